@@ -1,0 +1,402 @@
+
+/*
+ * Copyright (C) ngx_http_balance_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_balance_module.h"
+
+
+static void ngx_http_balance_body_handler(ngx_http_request_t *r);
+static u_char *ngx_http_balance_read_body(ngx_http_request_t *r,
+    size_t *len);
+static void *ngx_http_balance_alloc(void *data, size_t size);
+static void ngx_http_balance_free_json(void *data);
+static void ngx_http_balance_cleanup(void *data);
+static ngx_int_t ngx_http_balance_not_allowed(ngx_http_request_t *r);
+static ngx_int_t ngx_http_balance_send(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *body, size_t len);
+
+
+static u_char  ngx_http_balance_405[] =
+    "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,"
+    "\"message\":\"Invalid Request: use POST\"},\"id\":null}";
+
+
+ngx_int_t
+ngx_http_balance_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        return ngx_http_balance_not_allowed(r);
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_balance_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_balance_not_allowed(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    ngx_str_set(&h->value, "POST");
+
+    return ngx_http_balance_send(r, NGX_HTTP_NOT_ALLOWED, ngx_http_balance_405,
+                                 sizeof(ngx_http_balance_405) - 1);
+}
+
+
+static void
+ngx_http_balance_body_handler(ngx_http_request_t *r)
+{
+    int                           rc;
+    u_char                       *body;
+    size_t                        len, i;
+    ngx_int_t                     lrc;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_cleanup_t           *hcln;
+    ngx_http_balance_ctx_t       *ctx;
+    ngx_http_balance_rpc_conf_t   rcf;
+    ngx_http_balance_loc_conf_t  *blcf;
+
+    blcf = ngx_http_get_module_loc_conf(r, ngx_http_balance_module);
+
+    body = ngx_http_balance_read_body(r, &len);
+    if (body == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_balance_ctx_t));
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_balance_module);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memzero(&rcf, sizeof(ngx_http_balance_rpc_conf_t));
+
+    rcf.alloc = ngx_http_balance_alloc;
+    rcf.alloc_data = r->pool;
+    rcf.max_batch = blcf->max_batch;
+    rcf.strict = blcf->strict ? 1 : 0;
+    rcf.fallback = blcf->fallback.len ? 1 : 0;
+    rcf.chain_id = blcf->chain_id.len ? (char *) blcf->chain_id.data : NULL;
+    rcf.net_version = blcf->net_version.len ? (char *) blcf->net_version.data
+                                            : NULL;
+
+    rc = ngx_http_balance_rpc_parse(&ctx->rpc, body, len, &rcf);
+
+    /* jansson's tree lives as long as the request */
+    cln->handler = ngx_http_balance_free_json;
+    cln->data = &ctx->rpc;
+
+    switch (rc) {
+
+    case NGX_HTTP_BALANCE_RPC_NOMEM:
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+
+    case NGX_HTTP_BALANCE_RPC_REJECT:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "balance: client sent an invalid JSON-RPC body: %s",
+                      ctx->rpc.message);
+        ngx_http_balance_finish(ctx, NGX_HTTP_BAD_REQUEST, 0);
+        return;
+
+    case NGX_HTTP_BALANCE_RPC_FALLBACK:
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "balance: method \"%s\" goes to the fallback",
+                       ctx->rpc.other);
+        ngx_http_finalize_request(r,
+                              ngx_http_named_location(r, &blcf->fallback));
+        return;
+    }
+
+    for (i = 0; i < ctx->rpc.ncalls; i++) {
+        if (ctx->rpc.calls[i].type == NGX_HTTP_BALANCE_CALL_BALANCE) {
+            ctx->rpc.nlookups++;
+        }
+    }
+
+    if (ctx->rpc.nlookups == 0) {
+        ngx_http_balance_finish(ctx, NGX_HTTP_OK, 0);
+        return;
+    }
+
+    /*
+     * Waiting for PostgreSQL: notice a client that goes away, and detach
+     * from the pool when the request ends early, as upstream does.
+     */
+
+    hcln = ngx_http_cleanup_add(r, 0);
+    if (hcln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    hcln->handler = ngx_http_balance_cleanup;
+    hcln->data = ctx;
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    lrc = ngx_http_balance_pool_lookup(blcf->pool->rt, ctx);
+
+    switch (lrc) {
+
+    case NGX_OK:
+        return;
+
+    case NGX_BUSY:
+        ngx_http_balance_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED);
+        return;
+
+    case NGX_DECLINED:
+        ngx_http_balance_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+        return;
+
+    default:
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+}
+
+
+/* the body as one buffer, whether nginx kept it in memory or in a file */
+
+static u_char *
+ngx_http_balance_read_body(ngx_http_request_t *r, size_t *len)
+{
+    u_char       *body, *p;
+    size_t        size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    *len = 0;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return (u_char *) "";
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        *len = cl->buf->last - cl->buf->pos;
+        return cl->buf->pos;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    body = ngx_pnalloc(r->pool, size ? size : 1);
+    if (body == NULL) {
+        return NULL;
+    }
+
+    p = body;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+
+            if (n != b->file_last - b->file_pos) {
+                ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                              "balance: cannot read the request body from "
+                              "\"%V\"", &b->file->name);
+                return NULL;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    *len = p - body;
+
+    return body;
+}
+
+
+/*
+ * Answers the request: the rendered JSON-RPC body, with every lookup turned
+ * into error "code" first when one is given (the database could not help).
+ */
+
+void
+ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
+    ngx_int_t code)
+{
+    u_char              *body;
+    size_t               len;
+    ngx_int_t            rc;
+    ngx_table_elt_t     *h;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->state = NGX_HTTP_BALANCE_CTX_DONE;
+
+    if (code) {
+        ngx_http_balance_rpc_fail_lookups(&ctx->rpc, code,
+                          code == NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED
+                          ? "Limit exceeded: too many requests are waiting "
+                            "for the database"
+                          : "Internal error");
+    }
+
+    if (status == NGX_HTTP_OK) {
+        status = ngx_http_balance_rpc_status(&ctx->rpc);
+    }
+
+    len = ngx_http_balance_rpc_render(&ctx->rpc, NULL, 0);
+    body = NULL;
+
+    if (len) {
+        body = ngx_pnalloc(r->pool, len);
+        if (body == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        (void) ngx_http_balance_rpc_render(&ctx->rpc, body, len);
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "1");
+    }
+
+    rc = ngx_http_balance_send(r, status, body, len);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_balance_send(ngx_http_request_t *r, ngx_uint_t status, u_char *body,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+
+    if (len == 0) {
+        /* 204: only notifications were sent */
+        r->header_only = 1;
+        r->headers_out.content_length_n = 0;
+        return ngx_http_send_header(r);
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void *
+ngx_http_balance_alloc(void *data, size_t size)
+{
+    return ngx_palloc((ngx_pool_t *) data, size);
+}
+
+
+static void
+ngx_http_balance_free_json(void *data)
+{
+    ngx_http_balance_rpc_free(data);
+}
+
+
+/* the request ends before its lookups were answered: the client left */
+
+static void
+ngx_http_balance_cleanup(void *data)
+{
+    ngx_http_balance_ctx_t  *ctx = data;
+
+    if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING
+        || ctx->state == NGX_HTTP_BALANCE_CTX_QUERYING)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "balance: request gone before its answer");
+
+        ngx_http_balance_pool_detach(ctx);
+    }
+
+    ctx->state = NGX_HTTP_BALANCE_CTX_DONE;
+}

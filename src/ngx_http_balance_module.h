@@ -1,0 +1,187 @@
+
+/*
+ * Copyright (C) ngx_http_balance_module authors
+ */
+
+
+#ifndef _NGX_HTTP_BALANCE_MODULE_H_INCLUDED_
+#define _NGX_HTTP_BALANCE_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+
+#include "ngx_http_balance_jsonrpc.h"
+
+
+typedef struct ngx_http_balance_pool_conf_s  ngx_http_balance_pool_conf_t;
+typedef struct ngx_http_balance_pool_s       ngx_http_balance_pool_t;
+typedef struct ngx_http_balance_pg_s         ngx_http_balance_pg_t;
+typedef struct ngx_http_balance_ctx_s        ngx_http_balance_ctx_t;
+
+
+/* one PostgreSQL server of a pool, as configured */
+typedef struct {
+    /* "host:port/dbname" or the socket directory, for logs: no secrets */
+    ngx_str_t                      name;
+
+    /* NULL-terminated, ready for PQconnectStartParams() */
+    const char                   **keywords;
+    const char                   **values;
+} ngx_http_balance_server_t;
+
+
+struct ngx_http_balance_pool_conf_s {
+    ngx_str_t                      name;
+    ngx_array_t                    servers;   /* ngx_http_balance_server_t */
+
+    ngx_uint_t                     connections;
+    ngx_uint_t                     queue;
+    ngx_msec_t                     queue_timeout;
+    ngx_msec_t                     connect_timeout;
+    ngx_msec_t                     query_timeout;
+    ngx_msec_t                     backoff_min;
+    ngx_msec_t                     backoff_max;
+    ngx_uint_t                     round;
+
+    ngx_str_t                      table;
+    ngx_str_t                      key;
+    ngx_str_t                      value;
+
+    /* "PREPARE ..." statements sent once on every new connection */
+    ngx_str_t                      prepare;
+
+    /* this worker's runtime state, set in init_process */
+    ngx_http_balance_pool_t       *rt;
+
+    u_char                        *file;
+    ngx_uint_t                     line;
+};
+
+
+typedef struct {
+    ngx_array_t                    pools;  /* ngx_http_balance_pool_conf_t * */
+} ngx_http_balance_main_conf_t;
+
+
+typedef struct {
+    ngx_http_balance_pool_conf_t  *pool;
+    ngx_str_t                      pool_name;
+    ngx_uint_t                     max_batch;
+    ngx_flag_t                     strict;
+    ngx_str_t                      chain_id;      /* JSON "0x..." */
+    ngx_str_t                      net_version;   /* JSON "..." */
+    ngx_str_t                      fallback;
+} ngx_http_balance_loc_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_BALANCE_PG_CLOSED = 0,
+    NGX_HTTP_BALANCE_PG_CONNECTING,
+    NGX_HTTP_BALANCE_PG_PREPARING,
+    NGX_HTTP_BALANCE_PG_IDLE,
+    NGX_HTTP_BALANCE_PG_BUSY
+} ngx_http_balance_pg_state_e;
+
+
+/* one libpq connection slot of a worker */
+struct ngx_http_balance_pg_s {
+    ngx_http_balance_pool_t       *pool;
+    ngx_http_balance_server_t     *server;
+
+    PGconn                        *conn;
+    ngx_connection_t              *c;
+    ngx_http_balance_pg_state_e    state;
+
+    /* in pool->idle while IDLE */
+    ngx_queue_t                    queue;
+
+    /* the requests whose lookups ride on the statement in flight */
+    ngx_queue_t                    round;
+    ngx_uint_t                     nkeys;
+    PGresult                      *res;
+
+    /* the text array parameter "{0x..,0x..}", preallocated */
+    u_char                        *param;
+
+    ngx_event_t                    retry;
+    ngx_msec_t                     backoff;
+    ngx_log_t                      log;
+
+    unsigned                       failed:1;
+};
+
+
+/* the per-worker runtime of a pool */
+struct ngx_http_balance_pool_s {
+    ngx_http_balance_pool_conf_t  *conf;
+    ngx_log_t                     *log;
+
+    ngx_http_balance_pg_t         *pgs;
+    ngx_uint_t                     npgs;
+
+    ngx_queue_t                    idle;
+    ngx_queue_t                    waiting;
+    ngx_uint_t                     nwaiting;
+
+    /* connections that are IDLE or BUSY */
+    ngx_uint_t                     nup;
+    ngx_uint_t                     nconnecting;
+
+    /* open-addressed table used to de-duplicate a round's keys */
+    uint32_t                      *slots;
+    ngx_uint_t                     nslots;
+    u_char                       **keys;
+
+    unsigned                       down:1;
+};
+
+
+typedef enum {
+    NGX_HTTP_BALANCE_CTX_NEW = 0,
+    NGX_HTTP_BALANCE_CTX_WAITING,
+    NGX_HTTP_BALANCE_CTX_QUERYING,
+    NGX_HTTP_BALANCE_CTX_DONE
+} ngx_http_balance_ctx_state_e;
+
+
+struct ngx_http_balance_ctx_s {
+    ngx_http_request_t            *request;
+    ngx_http_balance_rpc_t         rpc;
+    ngx_http_balance_ctx_state_e   state;
+
+    /* in pool->waiting or pg->round */
+    ngx_queue_t                    queue;
+    ngx_event_t                    wait;
+    ngx_http_balance_pool_t       *pool;
+};
+
+
+extern ngx_module_t  ngx_http_balance_module;
+
+
+/* handler.c */
+ngx_int_t ngx_http_balance_handler(ngx_http_request_t *r);
+void ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
+    ngx_int_t code);
+
+/* pool.c */
+ngx_int_t ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
+    ngx_http_balance_pool_conf_t *pcf);
+void ngx_http_balance_pool_exit_worker(ngx_http_balance_pool_conf_t *pcf);
+ngx_int_t ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
+    ngx_http_balance_ctx_t *ctx);
+void ngx_http_balance_pool_detach(ngx_http_balance_ctx_t *ctx);
+void ngx_http_balance_pool_release(ngx_http_balance_pg_t *pg);
+void ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg);
+void ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg);
+
+/* pg.c */
+void ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg);
+ngx_int_t ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg);
+void ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg);
+
+
+#endif /* _NGX_HTTP_BALANCE_MODULE_H_INCLUDED_ */

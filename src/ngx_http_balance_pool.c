@@ -1,0 +1,589 @@
+
+/*
+ * Copyright (C) ngx_http_balance_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_balance_module.h"
+
+
+/*
+ * A worker's pool: its connections, the queue of requests waiting for one,
+ * and rounds.  A round is one statement on one connection answering the
+ * lookups of one or more requests: a request that finds an idle connection
+ * goes out alone at once; requests that had to wait are taken together by
+ * the next free connection, their addresses de-duplicated.
+ */
+
+
+static void ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_ctx_t *first);
+static void ngx_http_balance_pool_add(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_ctx_t *ctx);
+static size_t ngx_http_balance_pool_key(ngx_http_balance_pg_t *pg,
+    u_char *address);
+static void ngx_http_balance_pool_answer(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_ctx_t *ctx);
+static void ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_fail(ngx_queue_t *queue,
+    ngx_http_balance_pool_t *pool, ngx_int_t code);
+static void ngx_http_balance_pool_wait_handler(ngx_event_t *ev);
+static void ngx_http_balance_pool_retry_handler(ngx_event_t *ev);
+
+
+/* "0x" and 40 hex digits, and the comma before the next one */
+#define NGX_HTTP_BALANCE_KEY_SIZE  (NGX_HTTP_BALANCE_ADDRESS_LEN + 1)
+
+
+ngx_int_t
+ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
+    ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_uint_t                  i;
+    ngx_http_balance_pg_t      *pg;
+    ngx_http_balance_pool_t    *pool;
+    ngx_http_balance_server_t  *servers;
+
+    pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_balance_pool_t));
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    pool->conf = pcf;
+    pool->log = cycle->log;
+    ngx_queue_init(&pool->idle);
+    ngx_queue_init(&pool->waiting);
+
+    /* the de-duplication table stays at most half full */
+    for (pool->nslots = 16; pool->nslots < 2 * pcf->round; pool->nslots *= 2)
+    {
+        /* void */
+    }
+
+    pool->slots = ngx_palloc(cycle->pool, pool->nslots * sizeof(uint32_t));
+    pool->keys = ngx_palloc(cycle->pool, pcf->round * sizeof(u_char *));
+
+    pool->npgs = pcf->servers.nelts * pcf->connections;
+    pool->pgs = ngx_pcalloc(cycle->pool,
+                            pool->npgs * sizeof(ngx_http_balance_pg_t));
+
+    if (pool->slots == NULL || pool->keys == NULL || pool->pgs == NULL) {
+        return NGX_ERROR;
+    }
+
+    servers = pcf->servers.elts;
+
+    for (i = 0; i < pool->npgs; i++) {
+        pg = &pool->pgs[i];
+
+        pg->pool = pool;
+        pg->server = &servers[i / pcf->connections];
+        pg->log = *cycle->log;
+        ngx_queue_init(&pg->round);
+
+        pg->param = ngx_pnalloc(cycle->pool,
+                                pcf->round * NGX_HTTP_BALANCE_KEY_SIZE + 2);
+        if (pg->param == NULL) {
+            return NGX_ERROR;
+        }
+
+        pg->retry.handler = ngx_http_balance_pool_retry_handler;
+        pg->retry.data = pg;
+        pg->retry.log = &pg->log;
+        pg->retry.cancelable = 1;
+    }
+
+    pcf->rt = pool;
+
+    for (i = 0; i < pool->npgs; i++) {
+        ngx_http_balance_pg_connect(&pool->pgs[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_balance_pool_exit_worker(ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_uint_t                i;
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pcf->rt;
+
+    if (pool == NULL) {
+        return;
+    }
+
+    for (i = 0; i < pool->npgs; i++) {
+        if (pool->pgs[i].state != NGX_HTTP_BALANCE_PG_CLOSED) {
+            ngx_http_balance_pg_close(&pool->pgs[i]);
+        }
+    }
+
+    pcf->rt = NULL;
+}
+
+
+/*
+ * NGX_OK: sent or queued; NGX_BUSY: the queue is full; NGX_DECLINED: no
+ * connection is up or about to be, fail fast.
+ */
+
+ngx_int_t
+ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
+    ngx_http_balance_ctx_t *ctx)
+{
+    ngx_queue_t            *q;
+    ngx_http_balance_pg_t  *pg;
+
+    ctx->pool = pool;
+
+    if (!ngx_queue_empty(&pool->idle)) {
+        q = ngx_queue_head(&pool->idle);
+        ngx_queue_remove(q);
+
+        pg = ngx_queue_data(q, ngx_http_balance_pg_t, queue);
+        ngx_http_balance_pool_round(pg, ctx);
+
+        return NGX_OK;
+    }
+
+    if (pool->nup == 0 && pool->nconnecting == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (pool->nwaiting >= pool->conf->queue) {
+        ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                      "balance: queue of pool \"%V\" is full (%ui waiting)",
+                      &pool->conf->name, pool->nwaiting);
+        return NGX_BUSY;
+    }
+
+    ctx->state = NGX_HTTP_BALANCE_CTX_WAITING;
+    ngx_queue_insert_tail(&pool->waiting, &ctx->queue);
+    pool->nwaiting++;
+
+    ctx->wait.handler = ngx_http_balance_pool_wait_handler;
+    ctx->wait.data = ctx;
+    ctx->wait.log = ctx->request->connection->log;
+
+    ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
+
+    return NGX_OK;
+}
+
+
+/* the request ended before its answer: it leaves the queue or its round */
+
+void
+ngx_http_balance_pool_detach(ngx_http_balance_ctx_t *ctx)
+{
+    ngx_queue_remove(&ctx->queue);
+
+    if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
+        ctx->pool->nwaiting--;
+    }
+
+    /* a round in flight goes on: its result is read and dropped */
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+}
+
+
+static void
+ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_ctx_t *first)
+{
+    u_char                   *p;
+    ngx_queue_t              *q;
+    ngx_http_balance_ctx_t   *ctx;
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pg->pool;
+
+    ngx_memzero(pool->slots, pool->nslots * sizeof(uint32_t));
+    pg->nkeys = 0;
+    pg->param[0] = '{';
+
+    if (first) {
+        ngx_http_balance_pool_add(pg, first);
+    }
+
+    while (!ngx_queue_empty(&pool->waiting)) {
+        q = ngx_queue_head(&pool->waiting);
+        ctx = ngx_queue_data(q, ngx_http_balance_ctx_t, queue);
+
+        /* a batch never exceeds a round: the configuration sees to it */
+        if (pg->nkeys + ctx->rpc.nlookups > pool->conf->round) {
+            break;
+        }
+
+        ngx_queue_remove(q);
+        pool->nwaiting--;
+
+        if (ctx->wait.timer_set) {
+            ngx_del_timer(&ctx->wait);
+        }
+
+        ngx_http_balance_pool_add(pg, ctx);
+    }
+
+    p = pg->param + 1 + pg->nkeys * NGX_HTTP_BALANCE_KEY_SIZE - 1;
+    *p++ = '}';
+    *p = '\0';
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &pg->log, 0,
+                   "balance: round of %ui keys, %ui still waiting",
+                   pg->nkeys, pool->nwaiting);
+
+    if (ngx_http_balance_pg_query(pg) != NGX_OK) {
+        ngx_http_balance_pool_lost(pg);
+    }
+}
+
+
+static void
+ngx_http_balance_pool_add(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_ctx_t *ctx)
+{
+    size_t                    i;
+    ngx_http_balance_call_t  *call;
+
+    ctx->state = NGX_HTTP_BALANCE_CTX_QUERYING;
+    ngx_queue_insert_tail(&pg->round, &ctx->queue);
+
+    for (i = 0; i < ctx->rpc.ncalls; i++) {
+        call = &ctx->rpc.calls[i];
+
+        if (call->type == NGX_HTTP_BALANCE_CALL_BALANCE) {
+            call->key = ngx_http_balance_pool_key(pg, call->address);
+        }
+    }
+}
+
+
+/* the index of an address among the round's keys, appending it if new */
+
+static size_t
+ngx_http_balance_pool_key(ngx_http_balance_pg_t *pg, u_char *address)
+{
+    u_char                   *p;
+    ngx_uint_t                h, mask;
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pg->pool;
+    mask = pool->nslots - 1;
+
+    /* the hex digits are already uniformly distributed */
+    h = ngx_hash_key(address + 2, 16) & mask;
+
+    while (pool->slots[h]) {
+        p = pool->keys[pool->slots[h] - 1];
+
+        if (ngx_memcmp(p, address, NGX_HTTP_BALANCE_ADDRESS_LEN) == 0) {
+            return pool->slots[h] - 1;
+        }
+
+        h = (h + 1) & mask;
+    }
+
+    pool->keys[pg->nkeys] = address;
+    pool->slots[h] = (uint32_t) ++pg->nkeys;
+
+    p = pg->param + 1 + (pg->nkeys - 1) * NGX_HTTP_BALANCE_KEY_SIZE;
+    p = ngx_cpymem(p, address, NGX_HTTP_BALANCE_ADDRESS_LEN);
+    *p = ',';
+
+    return pg->nkeys - 1;
+}
+
+
+/* the statement of a round completed: answer it, then serve the next */
+
+void
+ngx_http_balance_pool_release(ngx_http_balance_pg_t *pg)
+{
+    ngx_http_balance_pool_answer(pg);
+
+    if (pg->res) {
+        PQclear(pg->res);
+        pg->res = NULL;
+    }
+
+    ngx_http_balance_pool_next(pg);
+}
+
+
+static void
+ngx_http_balance_pool_answer(ngx_http_balance_pg_t *pg)
+{
+    ngx_queue_t             *q;
+    ngx_connection_t        *c;
+    ngx_http_balance_ctx_t  *ctx;
+
+    if (PQntuples(pg->res) != (int) pg->nkeys || PQnfields(pg->res) != 1) {
+        ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
+                      "balance: the lookup returned %d rows of %d columns "
+                      "for %ui keys", PQntuples(pg->res),
+                      PQnfields(pg->res), pg->nkeys);
+        ngx_http_balance_pool_fail(&pg->round, pg->pool,
+                                   NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+        return;
+    }
+
+    while (!ngx_queue_empty(&pg->round)) {
+        q = ngx_queue_head(&pg->round);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_balance_ctx_t, queue);
+        c = ctx->request->connection;
+
+        ngx_http_balance_pool_answer_ctx(pg, ctx);
+
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+static void
+ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_ctx_t *ctx)
+{
+    int                       row;
+    size_t                    i;
+    ssize_t                   n;
+    ngx_http_balance_call_t  *call;
+
+    for (i = 0; i < ctx->rpc.ncalls; i++) {
+        call = &ctx->rpc.calls[i];
+
+        if (call->type != NGX_HTTP_BALANCE_CALL_BALANCE) {
+            continue;
+        }
+
+        row = (int) call->key;
+
+        if (PQgetisnull(pg->res, row, 0)) {
+            /* no such account: Studio answers zero */
+            call->hex_len = ngx_cpymem(call->hex, "0x0", 3) - call->hex;
+            continue;
+        }
+
+        n = ngx_http_balance_quantity_from_decimal(
+                                 (u_char *) PQgetvalue(pg->res, row, 0),
+                                 PQgetlength(pg->res, row, 0), call->hex);
+
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
+                          "balance: the balance of %*s is not a non-negative "
+                          "integer: \"%s\"", NGX_HTTP_BALANCE_ADDRESS_LEN,
+                          call->address, PQgetvalue(pg->res, row, 0));
+
+            call->type = NGX_HTTP_BALANCE_CALL_ERROR;
+            call->code = NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR;
+            call->message = "Internal error";
+            call->message_len = sizeof("Internal error") - 1;
+            call->detail = NULL;
+            continue;
+        }
+
+        call->hex_len = n;
+    }
+
+    ngx_http_balance_finish(ctx, NGX_HTTP_OK, 0);
+}
+
+
+/* a connection is free: take the next round, go idle, or close at exit */
+
+static void
+ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg)
+{
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pg->pool;
+
+    if (!ngx_queue_empty(&pool->waiting)) {
+        ngx_http_balance_pool_round(pg, NULL);
+        return;
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_http_balance_pool_lost(pg);
+        return;
+    }
+
+    pg->state = NGX_HTTP_BALANCE_PG_IDLE;
+    pg->log.action = "keeping the connection idle";
+
+    /* ngx_close_idle_connections() closes it on graceful shutdown */
+    pg->c->idle = 1;
+
+    ngx_queue_insert_head(&pool->idle, &pg->queue);
+}
+
+
+void
+ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
+{
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pg->pool;
+
+    pool->nconnecting--;
+    pool->nup++;
+
+    if (pg->res) {
+        PQclear(pg->res);
+        pg->res = NULL;
+    }
+
+    if (pool->down) {
+        ngx_log_error(NGX_LOG_NOTICE, &pg->log, 0,
+                      "balance: PostgreSQL is reachable again");
+        pool->down = 0;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &pg->log, 0, "balance: connected");
+
+    pg->failed = 0;
+    pg->backoff = 0;
+
+    ngx_http_balance_pool_next(pg);
+}
+
+
+/*
+ * A connection failed, timed out, or is closed for shutdown: its round
+ * fails, and it is re-opened after a backoff with jitter.  When no
+ * connection is left, waiting requests fail at once instead of waiting
+ * out the queue timeout.
+ */
+
+void
+ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
+{
+    ngx_msec_t                backoff;
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pg->pool;
+
+    if (pg->state == NGX_HTTP_BALANCE_PG_IDLE) {
+        ngx_queue_remove(&pg->queue);
+    }
+
+    if (pg->state == NGX_HTTP_BALANCE_PG_IDLE
+        || pg->state == NGX_HTTP_BALANCE_PG_BUSY)
+    {
+        pool->nup--;
+    }
+
+    ngx_http_balance_pg_close(pg);
+
+    ngx_http_balance_pool_fail(&pg->round, pool,
+                               NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (pool->nup == 0 && pool->nconnecting == 0) {
+        if (!pool->down) {
+            ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
+                          "balance: no connection to PostgreSQL is up, "
+                          "requests fail until one is");
+            pool->down = 1;
+        }
+
+        ngx_http_balance_pool_fail(&pool->waiting, pool,
+                                   NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+    }
+
+    backoff = pg->backoff ? ngx_min(pg->backoff * 2, pool->conf->backoff_max)
+                          : pool->conf->backoff_min;
+    pg->backoff = backoff;
+
+    /* half fixed, half random: workers do not reconnect in lockstep */
+    ngx_add_timer(&pg->retry, backoff / 2 + ngx_random() % (backoff / 2 + 1));
+}
+
+
+static void
+ngx_http_balance_pool_fail(ngx_queue_t *queue, ngx_http_balance_pool_t *pool,
+    ngx_int_t code)
+{
+    ngx_queue_t             *q;
+    ngx_connection_t        *c;
+    ngx_http_balance_ctx_t  *ctx;
+
+    while (!ngx_queue_empty(queue)) {
+        q = ngx_queue_head(queue);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_balance_ctx_t, queue);
+
+        if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
+            pool->nwaiting--;
+        }
+
+        if (ctx->wait.timer_set) {
+            ngx_del_timer(&ctx->wait);
+        }
+
+        c = ctx->request->connection;
+
+        ngx_http_balance_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, code);
+
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+static void
+ngx_http_balance_pool_wait_handler(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_http_balance_ctx_t   *ctx;
+    ngx_http_balance_pool_t  *pool;
+
+    ctx = ev->data;
+    pool = ctx->pool;
+    c = ctx->request->connection;
+
+    ngx_queue_remove(&ctx->queue);
+    pool->nwaiting--;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "balance: no connection of pool \"%V\" was free "
+                  "within %M ms", &pool->conf->name,
+                  pool->conf->queue_timeout);
+
+    ngx_http_balance_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                            pool->nup ? NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED
+                                      : NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_balance_pool_retry_handler(ngx_event_t *ev)
+{
+    ngx_http_balance_pg_t  *pg;
+
+    pg = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_http_balance_pg_connect(pg);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the demo, the tests and the benchmark.
+#
+#   util/pg.sh start <dir> <port> <db> <user>   initdb if needed, start
+#   util/pg.sh stop  <dir>                      fast shutdown
+#   util/pg.sh restart <dir>                    stop, then start again
+#   util/pg.sh psql  <dir> <port> <db> <user> [psql args...]
+#
+# Listens on 127.0.0.1:<port> and a socket in <dir>, trust authentication:
+# for local use only.  As root, the server runs as the "postgres" user.
+set -euo pipefail
+
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+bin=${PG_BIN:-$bin}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+cmd=${1:?usage: pg.sh start|stop|restart|psql <dir> ...}
+dir=${2:?data directory}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+data="$dir/data"
+
+case "$cmd" in
+start)
+    port=${3:?port}; db=${4:?database}; user=${5:?user}
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres: "$dir"
+        if ! runuser -u postgres -- test -w "$dir"; then
+            echo "pg.sh: user postgres cannot write $dir" \
+                 "(a parent directory is not traversable)" >&2
+            exit 1
+        fi
+    fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust \
+            -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; exit 1; }
+        cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 128MB
+log_min_messages = warning
+CONF
+    fi
+    if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start \
+            >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
+    fi
+    psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1)
+    if [ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" ]; then
+        "${psql[@]}" -d postgres -c "CREATE ROLE \"$user\" LOGIN"
+    fi
+    if [ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+        "${psql[@]}" -d postgres -c "CREATE DATABASE \"$db\" OWNER \"$user\""
+    fi
+    ;;
+stop)
+    if [ -f "$data/PG_VERSION" ]; then
+        as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    ;;
+restart)
+    as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start >/dev/null
+    ;;
+psql)
+    port=${3:?port}; db=${4:?database}; user=${5:?user}
+    shift 5
+    exec "$bin/psql" -h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q \
+        -v ON_ERROR_STOP=1 "$@"
+    ;;
+*)
+    echo "pg.sh: unknown command $cmd" >&2
+    exit 2
+    ;;
+esac
