@@ -581,20 +581,35 @@ static void
 ngx_http_balance_pg_error(ngx_http_balance_pg_t *pg, const char *what,
     const char *message)
 {
-    size_t      len;
+    u_char      text[NGX_MAX_ERROR_STR / 2], *p, *last;
     ngx_uint_t  level;
 
-    len = message ? ngx_strlen(message) : 0;
+    /* libpq's messages span lines: one log line each, as nginx's are */
 
-    while (len && (message[len - 1] == '\n' || message[len - 1] == ' ')) {
-        len--;
+    p = text;
+    last = text + sizeof(text);
+
+    for ( /* void */ ; message && *message && p < last; message++) {
+        if (*message == '\n' || *message == '\t') {
+            if (p > text && p[-1] != ' ') {
+                *p++ = ' ';
+            }
+
+            continue;
+        }
+
+        *p++ = *message;
+    }
+
+    while (p > text && p[-1] == ' ') {
+        p--;
     }
 
     level = (pg->failed || pg->pool->down) ? NGX_LOG_DEBUG : NGX_LOG_ERR;
     pg->failed = 1;
 
-    ngx_log_error(level, &pg->log, 0, "balance: %s: %*s", what, len,
-                  message ? message : "");
+    ngx_log_error(level, &pg->log, 0, "balance: %s: %*s", what, p - text,
+                  text);
 }
 
 

@@ -155,6 +155,9 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
     }
 
     if (pool->nup == 0 && pool->nconnecting == 0) {
+        ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                      "balance: pool \"%V\" has no connection up, "
+                      "lookup refused", &pool->conf->name);
         return NGX_DECLINED;
     }
 
@@ -447,6 +450,7 @@ ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
     }
 
     if (pool->down) {
+        pg->log.action = NULL;
         ngx_log_error(NGX_LOG_NOTICE, &pg->log, 0,
                       "balance: PostgreSQL is reachable again");
         pool->down = 0;
@@ -497,9 +501,10 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
     if (pool->nup == 0 && pool->nconnecting == 0) {
         if (!pool->down) {
-            ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
-                          "balance: no connection to PostgreSQL is up, "
-                          "requests fail until one is");
+            ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                          "balance: no connection of pool \"%V\" to "
+                          "PostgreSQL is up, requests fail until one is",
+                          &pool->conf->name);
             pool->down = 1;
         }
 

@@ -4,6 +4,7 @@
 #   util/pg.sh start <dir> <port> <db> <user>   initdb if needed, start
 #   util/pg.sh stop  <dir>                      fast shutdown
 #   util/pg.sh restart <dir>                    stop, then start again
+#   util/pg.sh ctl <dir> start|stop            start or stop an existing cluster
 #   util/pg.sh psql  <dir> <port> <db> <user> [psql args...]
 #
 # Listens on 127.0.0.1:<port> and a socket in <dir>, trust authentication:
@@ -71,6 +72,14 @@ stop)
     if [ -f "$data/PG_VERSION" ]; then
         as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
     fi
+    ;;
+ctl)
+    # for fault tests: "ctl <dir> stop" and "ctl <dir> start"
+    case "${3:?start or stop}" in
+    stop) as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null ;;
+    start) as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start >/dev/null ;;
+    *) echo "pg.sh: ctl start|stop" >&2; exit 2 ;;
+    esac
     ;;
 restart)
     as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true

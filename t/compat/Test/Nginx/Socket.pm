@@ -21,6 +21,7 @@ and benchmarks).
 
 =cut
 
+use lib 'lib';
 use lib 'inc';
 use v5.10.1;
 use Test::Base -Base;

@@ -462,7 +462,8 @@ sub setup_server_root ($) {
     }
     for my $d ($ServRoot, $LogDir, $HtmlDir, $ConfDir) {
         next if -d $d;
-        mkdir $d or bail_out("Failed to mkdir $d: $!");
+        make_path($d, { error => \my $err });
+        bail_out("Failed to create directory $d") unless -d $d;
     }
     open my $out, '>', "$HtmlDir/index.html"
         or bail_out("Can't write $HtmlDir/index.html: $!");
@@ -627,6 +628,15 @@ sub access_log_data () {
 
 sub log_size () { -s $ErrLogFile || 0 }
 
+sub read_tail ($$) {
+    my ($file, $n) = @_;
+    open my $in, '<', $file or return [];
+    my @lines = <$in>;
+    close $in;
+    splice @lines, 0, @lines - $n if @lines > $n;
+    return \@lines;
+}
+
 # ---------------------------------------------------------------------------
 # starting / reloading nginx
 
@@ -721,7 +731,6 @@ sub http_get_version () {
 sub reload_nginx ($$) {
     my ($name, $pid) = @_;
     kill SIGUSR1, $pid;     # reopen the (removed) log files
-    sleep $TestNginxSleep;
     kill SIGHUP, $pid;
     my $deadline = time + ($Timeout > 10 ? $Timeout : 10);
     my $ok = 0;
@@ -1268,6 +1277,11 @@ sub connect_to_server ($$) {
         $wait *= 1.5 if $wait < 0.2;
     }
     my $msg = "$name - Can't connect to $ServerAddr:$ServerPortForClient: $err (aborted)\n";
+    my $pid = read_pid_file();
+    if (!$NoNginxManager && !($pid && is_running($pid))) {
+        my @tail = @{ read_tail($ErrLogFile, 15) };
+        $msg .= "nginx is not running; the end of $ErrLogFile:\n" . join('', @tail);
+    }
     if (++$TotalConnectFailures >= 3) {
         bail_out($msg);
     }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test: C unit tests (also under ASan/UBSan), the Test::Nginx
+# suites under t/ against a real PostgreSQL and the stock nginx with the
+# built module, and a real Ethereum client (ethers v6) through the module.
+#
+# Environment: TEST_NGINX_PG_PORT (default 15432) for the throwaway
+# cluster under run/; BALANCE_SKIP_CLIENTS=1 skips the npm-based client
+# test (it needs the npm registry).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+util/deps.sh
+util/build.sh
+
+echo "== unit tests"
+make -s -C tests/unit
+make -s -C tests/unit sanitize
+
+echo "== PostgreSQL"
+pgdir="$top/run/test-pg"
+export TEST_NGINX_PG_HOST=127.0.0.1
+export TEST_NGINX_PG_PORT=${TEST_NGINX_PG_PORT:-15432}
+export TEST_NGINX_PG_DBNAME=balance_test
+export TEST_NGINX_PG_USER=balance
+util/pg.sh start "$pgdir" "$TEST_NGINX_PG_PORT" "$TEST_NGINX_PG_DBNAME" \
+    "$TEST_NGINX_PG_USER"
+trap 'util/pg.sh stop "$pgdir"' EXIT
+util/pg.sh psql "$pgdir" "$TEST_NGINX_PG_PORT" "$TEST_NGINX_PG_DBNAME" \
+    "$TEST_NGINX_PG_USER" -f t/fixture.sql
+
+export TEST_NGINX_PG_CTL="$top/util/pg.sh ctl $pgdir"
+export TEST_NGINX_LOAD_MODULES="$top/build/ngx_http_balance_module.so"
+export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+
+# the real Test::Nginx when it is installed, else the compatible subset
+inc=()
+if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+    inc=(-I "$top/t/compat")
+fi
+
+echo "== Test::Nginx suites"
+prove "${inc[@]}" -r t/
+
+if [ "${BALANCE_SKIP_CLIENTS:-}" != 1 ]; then
+    echo "== Ethereum client"
+    tests/clients/ethers.sh
+fi
+
+echo "== all tests passed"
