@@ -728,35 +728,54 @@ sub http_get_version () {
 }
 
 # HUP mode: swap the configuration of the running nginx
+# live child processes of $ppid (nginx workers, cache processes)
+sub child_pids ($) {
+    my $ppid = shift;
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $in, '<', $stat or next;
+        my $line = <$in> // '';
+        close $in;
+        push @kids, $1 if $line =~ /^(\d+) \(.*\) [^Z] (\d+) / && $2 == $ppid;
+    }
+    return @kids;
+}
+
+# HUP mode: swap the configuration of the running nginx.  Done when the
+# new configuration answers and every process of the old generation has
+# exited, so that no request of the block can reach an old worker.
 sub reload_nginx ($$) {
     my ($name, $pid) = @_;
+    my %old = map { $_ => 1 } child_pids($pid);
     kill SIGUSR1, $pid;     # reopen the (removed) log files
     kill SIGHUP, $pid;
     my $deadline = time + ($Timeout > 10 ? $Timeout : 10);
-    my $ok = 0;
-    my $step = 0.005;
+    my $step = 0.002;
+    my $reason = 'timed out';
+    my $new_ok;
     while (time < $deadline) {
-        my $ver = http_get_version();
-        if (defined $ver && $ver eq $ConfigVersion) {
-            # the old workers may still accept for a moment
-            return 1 if ++$ok >= 5;
-            next;
+        if (!$new_ok) {
+            my $ver = http_get_version();
+            $new_ok = defined $ver && $ver eq $ConfigVersion;
         }
-        $ok = 0;
-        if (open my $in, '<', $ErrLogFile) {
+        if ($new_ok) {
+            my @left = grep { is_running($_) } keys %old;
+            return 1 unless @left;
+            $reason = "old nginx processes (@left) did not exit";
+        } elsif (open my $in, '<', $ErrLogFile) {
             my @emerg = grep { /\[emerg\]/ } <$in>;
             close $in;
             if (@emerg) {
-                warn "$name - reload failed: $emerg[-1]";
+                $reason = $emerg[-1];
                 last;
             }
         }
         sleep $step;
-        $step *= 1.5 if $step < 0.1;
+        $step *= 1.5 if $step < 0.05;
     }
     my $tb = Test::More->builder;
     $tb->no_ending(1);
-    Test::More::fail("$name - failed to reload configuration");
+    Test::More::fail("$name - failed to reload configuration: $reason");
     return 0;
 }
 
