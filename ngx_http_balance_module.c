@@ -993,7 +993,6 @@ ngx_http_balance_server_init(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
         k++;
     }
 
-    /* the server abandons a statement our query timeout gave up on */
     n = (options ? ngx_strlen(options) + 1 : 0)
         + sizeof("-c statement_timeout=") + NGX_INT_T_LEN;
 
@@ -1010,7 +1009,13 @@ ngx_http_balance_server_init(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
         p = ngx_sprintf(p, "%s ", options);
     }
 
-    ngx_sprintf(p, "-c statement_timeout=%M%Z", pcf->query_timeout);
+    /*
+     * The server gives up a little before our timer does: it answers with
+     * an error and the connection stays usable; the timer remains for a
+     * server that does not answer at all.
+     */
+    ngx_sprintf(p, "-c statement_timeout=%M%Z",
+                ngx_max(pcf->query_timeout - pcf->query_timeout / 10, 1));
 
     for (i = 0; i < 2; i++) {
         const char  *kw = i ? "gssencmode" : "application_name";

@@ -100,6 +100,7 @@ struct ngx_http_balance_pg_s {
 
     /* the requests whose lookups ride on the statement in flight */
     ngx_queue_t                    round;
+    ngx_uint_t                     nrequests;
     ngx_uint_t                     nkeys;
     PGresult                      *res;
 
@@ -110,7 +111,10 @@ struct ngx_http_balance_pg_s {
     ngx_msec_t                     backoff;
     ngx_log_t                      log;
 
+    /* a failure was logged: repeats go to debug until a success */
     unsigned                       failed:1;
+    /* the statement in flight failed, the connection may be fine */
+    unsigned                       error:1;
 };
 
 
@@ -156,6 +160,7 @@ struct ngx_http_balance_ctx_s {
     ngx_queue_t                    queue;
     ngx_event_t                    wait;
     ngx_http_balance_pool_t       *pool;
+    ngx_http_balance_pg_t         *pg;
 };
 
 

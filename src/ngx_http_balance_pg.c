@@ -56,7 +56,7 @@ ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg)
     pg->log.data = pg;
     pg->log.action = "connecting to PostgreSQL";
 
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &pg->log, 0, "balance: connect");
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &pg->log, 0, "balance: connecting");
 
     pg->conn = PQconnectStartParams(pg->server->keywords, pg->server->values,
                                     0);
@@ -228,6 +228,7 @@ ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg)
     }
 
     pg->state = NGX_HTTP_BALANCE_PG_CLOSED;
+    pg->error = 0;
 }
 
 
@@ -319,6 +320,11 @@ ngx_http_balance_pg_handler(ngx_event_t *ev)
     /* NGX_OK: a step completed */
 
     if (pg->state == NGX_HTTP_BALANCE_PG_PREPARING) {
+        if (pg->error) {
+            ngx_http_balance_pool_lost(pg);
+            return;
+        }
+
         ngx_http_balance_pool_connected(pg);
         return;
     }
@@ -467,10 +473,15 @@ ngx_http_balance_pg_read(ngx_http_balance_pg_t *pg)
         st = PQresultStatus(res);
 
         if (st != expect) {
+            /*
+             * A failed statement (a statement timeout, a missing table)
+             * fails its round; the connection is kept if it stays usable.
+             */
             ngx_http_balance_pg_error(pg, "statement failed",
                                       PQresultErrorMessage(res));
             PQclear(res);
-            return NGX_ERROR;
+            pg->error = 1;
+            continue;
         }
 
         if (pg->res == NULL) {
@@ -486,7 +497,9 @@ ngx_http_balance_pg_read(ngx_http_balance_pg_t *pg)
     }
 
     /* only a connection with no transaction open may be reused */
-    if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+    if (PQstatus(pg->conn) != CONNECTION_OK
+        || PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+    {
         ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
                       "balance: connection not idle after the statement");
         return NGX_ERROR;

@@ -191,9 +191,11 @@ ngx_http_balance_pool_detach(ngx_http_balance_ctx_t *ctx)
 
     if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
         ctx->pool->nwaiting--;
-    }
 
-    /* a round in flight goes on: its result is read and dropped */
+    } else {
+        /* a round in flight goes on: its result is read and dropped */
+        ctx->pg->nrequests--;
+    }
 
     if (ctx->wait.timer_set) {
         ngx_del_timer(&ctx->wait);
@@ -214,6 +216,7 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg,
 
     ngx_memzero(pool->slots, pool->nslots * sizeof(uint32_t));
     pg->nkeys = 0;
+    pg->nrequests = 0;
     pg->param[0] = '{';
 
     if (first) {
@@ -243,9 +246,10 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg,
     *p++ = '}';
     *p = '\0';
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &pg->log, 0,
-                   "balance: round of %ui keys, %ui still waiting",
-                   pg->nkeys, pool->nwaiting);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &pg->log, 0,
+                   "balance: round of %ui requests, %ui keys, "
+                   "%ui still waiting", pg->nrequests, pg->nkeys,
+                   pool->nwaiting);
 
     if (ngx_http_balance_pg_query(pg) != NGX_OK) {
         ngx_http_balance_pool_lost(pg);
@@ -261,7 +265,9 @@ ngx_http_balance_pool_add(ngx_http_balance_pg_t *pg,
     ngx_http_balance_call_t  *call;
 
     ctx->state = NGX_HTTP_BALANCE_CTX_QUERYING;
+    ctx->pg = pg;
     ngx_queue_insert_tail(&pg->round, &ctx->queue);
+    pg->nrequests++;
 
     for (i = 0; i < ctx->rpc.ncalls; i++) {
         call = &ctx->rpc.calls[i];
@@ -314,7 +320,15 @@ ngx_http_balance_pool_key(ngx_http_balance_pg_t *pg, u_char *address)
 void
 ngx_http_balance_pool_release(ngx_http_balance_pg_t *pg)
 {
-    ngx_http_balance_pool_answer(pg);
+    if (pg->error) {
+        pg->error = 0;
+        ngx_http_balance_pool_fail(&pg->round, pg->pool,
+                                   NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+
+    } else {
+        pg->failed = 0;
+        ngx_http_balance_pool_answer(pg);
+    }
 
     if (pg->res) {
         PQclear(pg->res);
@@ -341,6 +355,9 @@ ngx_http_balance_pool_answer(ngx_http_balance_pg_t *pg)
                                    NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
         return;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &pg->log, 0,
+                   "balance: result for %ui requests", pg->nrequests);
 
     while (!ngx_queue_empty(&pg->round)) {
         q = ngx_queue_head(&pg->round);

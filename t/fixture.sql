@@ -40,6 +40,8 @@ INSERT INTO accounts (address, wei) VALUES
     ('0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359', 7.000),
     ('0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB', 1.5);
 
--- a view whose rows take a while: for query timeout tests
+-- a lookup through this view takes one second: for timeouts, queues and
+-- client aborts (the CTE runs once per statement, whatever the row count)
 CREATE VIEW slow_state AS
-    SELECT id, balance FROM current_state, LATERAL pg_sleep(2) AS s;
+    WITH pause AS MATERIALIZED (SELECT pg_sleep(1))
+    SELECT c.id, c.balance FROM current_state c, pause;

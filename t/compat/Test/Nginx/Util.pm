@@ -11,9 +11,8 @@ our $VERSION = '0.29_compat';
 use base 'Exporter';
 
 use Config ();
-use Cwd ();
 use Encode ();
-use Errno qw(EAGAIN EWOULDBLOCK EINPROGRESS EINTR);
+use Errno qw(EAGAIN EWOULDBLOCK EINTR);
 use File::Path qw(make_path remove_tree);
 use File::Find ();
 use File::Spec ();
