@@ -40,6 +40,11 @@ if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     inc=(-I "$top/t/compat")
 fi
 
+if [ ${#inc[@]} -gt 0 ]; then
+    echo "== the Test::Nginx-compatible runner's own tests"
+    tests/compat/run.sh
+fi
+
 echo "== Test::Nginx suites"
 prove "${inc[@]}" -r t/
 
