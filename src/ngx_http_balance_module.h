@@ -167,6 +167,14 @@ struct ngx_http_balance_ctx_s {
 extern ngx_module_t  ngx_http_balance_module;
 
 
+/* ngx_http_balance_module.c */
+ngx_http_balance_pool_conf_t *ngx_http_balance_find_pool(ngx_conf_t *cf,
+    ngx_str_t *name);
+
+/* conf.c */
+char *ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /* handler.c */
 ngx_int_t ngx_http_balance_handler(ngx_http_request_t *r);
 void ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,

@@ -1,0 +1,73 @@
+# Shared by the bench/ scripts: a private PostgreSQL with N accounts and an
+# nginx with the module, both under run/bench/.  Source it; set BENCH_PORT,
+# BENCH_PG_PORT, BENCH_WORKERS before calling bench_start.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench_dir="$top/run/bench"
+bench_pg="$bench_dir/pg"
+BENCH_PORT=${BENCH_PORT:-18600}
+BENCH_PG_PORT=${BENCH_PG_PORT:-15450}
+BENCH_WORKERS=${BENCH_WORKERS:-2}
+BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-100000}
+
+bench_psql() {
+    "$top/util/pg.sh" psql "$bench_pg" "$BENCH_PG_PORT" bench bench "$@"
+}
+
+# starts PostgreSQL and loads BENCH_ACCOUNTS accounts unless present
+bench_db() {
+    "$top/util/pg.sh" start "$bench_pg" "$BENCH_PG_PORT" bench bench
+    bench_psql -f "$top/util/schema.sql"
+    local have
+    have=$(bench_psql -tAc "SELECT count(*) FROM current_state")
+    if [ "$have" != "$BENCH_ACCOUNTS" ]; then
+        echo "bench: loading $BENCH_ACCOUNTS accounts" >&2
+        bench_psql -c "TRUNCATE current_state"
+        "$top/util/gen_accounts" "$BENCH_ACCOUNTS" 7 \
+            | bench_psql -c "COPY current_state (id, balance) FROM STDIN (FORMAT csv)"
+        bench_psql -c "VACUUM ANALYZE current_state"
+    fi
+}
+
+# writes and starts an nginx; $1 names it, $2 is the server block body
+bench_nginx() {
+    local name=$1 body=$2 dir="$bench_dir/$1"
+    mkdir -p "$dir/logs" "$dir/tmp"
+    cat >"$dir/nginx.conf" <<CONF
+load_module $top/build/ngx_http_balance_module.so;
+worker_processes $BENCH_WORKERS;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log notice;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp;
+    balance_pool bench {
+        server "host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench";
+        connections ${BENCH_CONNECTIONS:-4};
+        queue ${BENCH_QUEUE:-4096} timeout=${BENCH_QUEUE_TIMEOUT:-2s};
+    }
+    server {
+        listen 127.0.0.1:$BENCH_PORT;
+        $body
+    }
+}
+CONF
+    /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir"
+    sleep 0.3
+}
+
+bench_nginx_stop() {
+    local dir="$bench_dir/$1"
+    if [ -f "$dir/nginx.pid" ]; then
+        /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir" -s quit 2>/dev/null || true
+        for _ in $(seq 50); do [ -f "$dir/nginx.pid" ] || break; sleep 0.1; done
+    fi
+}
+
+# the addresses wrk picks from: half existing, half missing accounts
+bench_addresses() {
+    local out=$1
+    bench_psql -tAc "SELECT id FROM current_state ORDER BY random() LIMIT 5000" >"$out"
+    "$top/util/gen_accounts" 5000 99 | cut -d, -f1 >>"$out"
+}

@@ -1,0 +1,787 @@
+
+/*
+ * Copyright (C) ngx_http_balance_module authors
+ */
+
+
+/*
+ * balance_pool { } blocks: their inner directives, the conninfo checks and
+ * the lookup statement, all done at configuration time.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+
+#include "ngx_http_balance_module.h"
+
+
+/* inner directives of balance_pool { } and their arguments */
+typedef struct {
+    ngx_str_t    name;
+    ngx_uint_t   min;
+    ngx_uint_t   max;
+} ngx_http_balance_pool_arg_t;
+
+
+static char *ngx_http_balance_pool_directive(ngx_conf_t *cf,
+    ngx_command_t *dummy, void *conf);
+static char *ngx_http_balance_pool_table(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
+static char *ngx_http_balance_pool_queue(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
+static char *ngx_http_balance_pool_backoff(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
+static char *ngx_http_balance_pool_finish(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
+static char *ngx_http_balance_server_init(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf, ngx_http_balance_server_t *server);
+static ngx_int_t ngx_http_balance_resolve(ngx_conf_t *cf, const char *host,
+    const char *port, ngx_str_t *addr);
+static ngx_int_t ngx_http_balance_quote(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *quoted);
+static char *ngx_http_balance_strdup(ngx_pool_t *pool, const char *s);
+
+
+static ngx_http_balance_pool_arg_t  ngx_http_balance_pool_args[] = {
+    { ngx_string("server"), 1, 1 },
+    { ngx_string("connections"), 1, 1 },
+    { ngx_string("queue"), 1, 2 },
+    { ngx_string("connect_timeout"), 1, 1 },
+    { ngx_string("query_timeout"), 1, 1 },
+    { ngx_string("table"), 1, 3 },
+    { ngx_string("round"), 1, 1 },
+    { ngx_string("backoff"), 1, 2 },
+    { ngx_null_string, 0, 0 }
+};
+
+
+char *
+ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_balance_main_conf_t *bmcf = conf;
+
+    char                           *rv;
+    ngx_str_t                      *value;
+    ngx_conf_t                      save;
+    ngx_http_balance_pool_conf_t   *pcf, **pp;
+
+    value = cf->args->elts;
+
+    if (ngx_http_balance_find_pool(cf, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate balance_pool \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    pcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_balance_pool_conf_t));
+    if (pcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     pcf->table = { 0, NULL };
+     *     pcf->key = { 0, NULL };
+     *     pcf->value = { 0, NULL };
+     *     pcf->prepare = { 0, NULL };
+     *     pcf->rt = NULL;
+     */
+
+    pcf->name = value[1];
+    pcf->connections = NGX_CONF_UNSET_UINT;
+    pcf->queue = NGX_CONF_UNSET_UINT;
+    pcf->queue_timeout = NGX_CONF_UNSET_MSEC;
+    pcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    pcf->query_timeout = NGX_CONF_UNSET_MSEC;
+    pcf->backoff_min = NGX_CONF_UNSET_MSEC;
+    pcf->backoff_max = NGX_CONF_UNSET_MSEC;
+    pcf->round = NGX_CONF_UNSET_UINT;
+    pcf->file = cf->conf_file->file.name.data;
+    pcf->line = cf->conf_file->line;
+
+    if (ngx_array_init(&pcf->servers, cf->pool, 1,
+                       sizeof(ngx_http_balance_server_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    pp = ngx_array_push(&bmcf->pools);
+    if (pp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pp = pcf;
+
+    save = *cf;
+    cf->handler = ngx_http_balance_pool_directive;
+    cf->handler_conf = (char *) pcf;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    return ngx_http_balance_pool_finish(cf, pcf);
+}
+
+
+static char *
+ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf)
+{
+    ngx_http_balance_pool_conf_t *pcf = conf;
+
+    ngx_int_t                     n;
+    ngx_str_t                    *value;
+    ngx_msec_t                   *msp;
+    ngx_http_balance_server_t    *server;
+    ngx_http_balance_pool_arg_t  *arg;
+
+    value = cf->args->elts;
+
+    for (arg = ngx_http_balance_pool_args; arg->name.len; arg++) {
+        if (arg->name.len == value[0].len
+            && ngx_strncmp(arg->name.data, value[0].data, value[0].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (arg->name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown directive \"%V\" in balance_pool \"%V\"",
+                           &value[0], &pcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts - 1 < arg->min || cf->args->nelts - 1 > arg->max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in \"%V\" of "
+                           "balance_pool \"%V\"", &value[0], &pcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strcmp(value[0].data, "server") == 0) {
+        server = ngx_array_push(&pcf->servers);
+        if (server == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(server, sizeof(ngx_http_balance_server_t));
+
+        /* the conninfo is turned into keywords once the block is read */
+        server->name = value[1];
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[0].data, "table") == 0) {
+        return ngx_http_balance_pool_table(cf, pcf);
+    }
+
+    if (ngx_strcmp(value[0].data, "queue") == 0) {
+        return ngx_http_balance_pool_queue(cf, pcf);
+    }
+
+    if (ngx_strcmp(value[0].data, "backoff") == 0) {
+        return ngx_http_balance_pool_backoff(cf, pcf);
+    }
+
+    if (ngx_strcmp(value[0].data, "connections") == 0
+        || ngx_strcmp(value[0].data, "round") == 0)
+    {
+        n = ngx_atoi(value[1].data, value[1].len);
+        if (n == NGX_ERROR || n == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" of "
+                               "balance_pool \"%V\": a positive number is "
+                               "expected", &value[1], &value[0], &pcf->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (value[0].data[0] == 'c') {
+            if (pcf->connections != NGX_CONF_UNSET_UINT) {
+                return "is duplicate";
+            }
+
+            pcf->connections = n;
+
+        } else {
+            if (pcf->round != NGX_CONF_UNSET_UINT) {
+                return "is duplicate";
+            }
+
+            pcf->round = n;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    /* connect_timeout, query_timeout */
+
+    msp = value[0].data[0] == 'c' ? &pcf->connect_timeout
+                                  : &pcf->query_timeout;
+
+    if (*msp != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    *msp = ngx_parse_time(&value[1], 0);
+
+    if (*msp == (ngx_msec_t) NGX_ERROR || *msp == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid time \"%V\" in \"%V\" of "
+                           "balance_pool \"%V\"", &value[1], &value[0],
+                           &pcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_balance_pool_queue(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+
+    value = cf->args->elts;
+
+    if (pcf->queue != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid queue size \"%V\" in balance_pool \"%V\"",
+                           &value[1], &pcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->queue = n;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "timeout=", 8) != 0) {
+            goto invalid;
+        }
+
+        s.data = value[2].data + 8;
+        s.len = value[2].len - 8;
+
+        pcf->queue_timeout = ngx_parse_time(&s, 0);
+
+        if (pcf->queue_timeout == (ngx_msec_t) NGX_ERROR
+            || pcf->queue_timeout == 0)
+        {
+            goto invalid;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"queue\" of "
+                       "balance_pool \"%V\": \"timeout=<time>\" is expected",
+                       &value[2], &pcf->name);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_balance_pool_backoff(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+    ngx_msec_t   t;
+
+    value = cf->args->elts;
+
+    if (pcf->backoff_min != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = value[i];
+
+        if (i == 2) {
+            if (ngx_strncmp(s.data, "max=", 4) != 0) {
+                goto invalid;
+            }
+
+            s.data += 4;
+            s.len -= 4;
+        }
+
+        t = ngx_parse_time(&s, 0);
+        if (t == (ngx_msec_t) NGX_ERROR || t == 0) {
+            goto invalid;
+        }
+
+        if (i == 1) {
+            pcf->backoff_min = t;
+
+        } else {
+            pcf->backoff_max = t;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"backoff\" of balance_pool "
+                       "\"%V\": \"backoff <time> [max=<time>]\" is expected",
+                       &value[i], &pcf->name);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_balance_pool_table(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (pcf->table.data != NULL) {
+        return "is duplicate";
+    }
+
+    pcf->table = value[1];
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+            pcf->key = s;
+
+        } else if (ngx_strncmp(value[i].data, "value=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            pcf->value = s;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"table\" of "
+                               "balance_pool \"%V\": \"key=<column>\" or "
+                               "\"value=<column>\" is expected",
+                               &value[i], &pcf->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
+{
+    u_char                     *p;
+    ngx_str_t                   table, key, value;
+    ngx_uint_t                  i;
+    ngx_http_balance_server_t  *servers;
+
+    if (pcf->servers.nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no \"server\" in balance_pool \"%V\"",
+                           &pcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_uint_value(pcf->connections, 4);
+    ngx_conf_init_uint_value(pcf->queue, 1024);
+    ngx_conf_init_msec_value(pcf->queue_timeout, 1000);
+    ngx_conf_init_msec_value(pcf->connect_timeout, 3000);
+    ngx_conf_init_msec_value(pcf->query_timeout, 2000);
+    ngx_conf_init_msec_value(pcf->backoff_min, 100);
+    ngx_conf_init_msec_value(pcf->backoff_max, 5000);
+    ngx_conf_init_uint_value(pcf->round, 256);
+
+    if (pcf->backoff_max < pcf->backoff_min) {
+        pcf->backoff_max = pcf->backoff_min;
+    }
+
+    if (pcf->table.data == NULL) {
+        ngx_str_set(&pcf->table, "current_state");
+    }
+
+    if (pcf->key.data == NULL) {
+        ngx_str_set(&pcf->key, "id");
+    }
+
+    if (pcf->value.data == NULL) {
+        ngx_str_set(&pcf->value, "balance");
+    }
+
+    if (ngx_http_balance_quote(cf, &pcf->table, &table) != NGX_OK
+        || ngx_http_balance_quote(cf, &pcf->key, &key) != NGX_OK
+        || ngx_http_balance_quote(cf, &pcf->value, &value) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid name in \"table\" of balance_pool "
+                           "\"%V\": a table (optionally schema.table) and "
+                           "columns made of letters, digits and \"_\" "
+                           "are expected", &pcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * One statement serves one address or a whole round of them: the keys
+     * go as a text array, and WITH ORDINALITY keeps the rows in the order
+     * of the array, so row i answers key i, NULL for a missing account.
+     */
+
+    pcf->prepare.len = sizeof("PREPARE ngx_balance(text[]) AS "
+                              "SELECT t.::text FROM unnest($1) "
+                              "WITH ORDINALITY AS k(key, n) "
+                              "LEFT JOIN  t ON t. = k.key ORDER BY k.n")
+                       + value.len + table.len + key.len;
+
+    p = ngx_pnalloc(cf->pool, pcf->prepare.len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->prepare.data = p;
+    pcf->prepare.len = ngx_sprintf(p, "PREPARE ngx_balance(text[]) AS "
+                                   "SELECT t.%V::text FROM unnest($1) "
+                                   "WITH ORDINALITY AS k(key, n) "
+                                   "LEFT JOIN %V t ON t.%V = k.key "
+                                   "ORDER BY k.n%Z",
+                                   &value, &table, &key)
+                       - p - 1;
+
+    servers = pcf->servers.elts;
+
+    for (i = 0; i < pcf->servers.nelts; i++) {
+        if (ngx_http_balance_server_init(cf, pcf, &servers[i])
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* quotes "name" or "schema.name" as SQL identifiers */
+
+static ngx_int_t
+ngx_http_balance_quote(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *quoted)
+{
+    u_char      *p, c;
+    ngx_uint_t   i, start;
+
+    if (name->len == 0 || name->len > 63 * 2 + 1) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, name->len + 4);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    quoted->data = p;
+    *p++ = '"';
+    start = 1;
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if (c == '.' && !start) {
+            *p++ = '"';
+            *p++ = '.';
+            *p++ = '"';
+            start = 1;
+            continue;
+        }
+
+        if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (!start && c >= '0' && c <= '9'))
+        {
+            *p++ = c;
+            start = 0;
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (start) {
+        return NGX_ERROR;
+    }
+
+    *p++ = '"';
+    quoted->len = p - quoted->data;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_balance_server_init(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
+    ngx_http_balance_server_t *server)
+{
+    char               *err, *conninfo;
+    u_char             *p;
+    size_t              n;
+    ngx_str_t           addr;
+    ngx_uint_t          i, k;
+    const char         *host, *hostaddr, *port, *dbname, *options;
+    PQconninfoOption   *opts, *o;
+
+    conninfo = (char *) server->name.data;  /* NUL-terminated by the parser */
+
+    opts = PQconninfoParse(conninfo, &err);
+
+    if (opts == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid conninfo in \"server\" of balance_pool "
+                           "\"%V\": %s", &pcf->name,
+                           err ? err : "out of memory");
+        if (err) {
+            PQfreemem(err);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    host = NULL;
+    hostaddr = NULL;
+    port = NULL;
+    dbname = NULL;
+    options = NULL;
+    n = 0;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL) {
+            continue;
+        }
+
+        n++;
+
+        if (ngx_strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "port") == 0) {
+            port = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "dbname") == 0) {
+            dbname = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "options") == 0) {
+            options = o->val;
+        }
+    }
+
+    if ((host && ngx_strchr(host, ',')) || (hostaddr && ngx_strchr(hostaddr, ','))
+        || (port && ngx_strchr(port, ',')))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "several hosts in one \"server\" of balance_pool "
+                           "\"%V\" are not supported: use one \"server\" "
+                           "line each", &pcf->name);
+        goto failed;
+    }
+
+    /*
+     * libpq would resolve a host name with blocking getaddrinfo() in the
+     * worker: resolve it here, once, and hand libpq "hostaddr" (keeping
+     * "host" for authentication and TLS name checks).
+     */
+
+    ngx_str_null(&addr);
+
+    if (host && hostaddr == NULL && host[0] != '/' && host[0] != '@') {
+        if (ngx_http_balance_resolve(cf, host, port, &addr) != NGX_OK) {
+            goto failed;
+        }
+
+        n++;
+    }
+
+    /* room for hostaddr, options, application_name, gssencmode, the NULL */
+    n += 5;
+
+    server->keywords = ngx_pcalloc(cf->pool, n * sizeof(char *));
+    server->values = ngx_pcalloc(cf->pool, n * sizeof(char *));
+    if (server->keywords == NULL || server->values == NULL) {
+        goto failed;
+    }
+
+    k = 0;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL
+            || ngx_strcmp(o->keyword, "options") == 0
+            || ngx_strcmp(o->keyword, "connect_timeout") == 0)
+        {
+            continue;
+        }
+
+        server->keywords[k] = ngx_http_balance_strdup(cf->pool, o->keyword);
+        server->values[k] = ngx_http_balance_strdup(cf->pool, o->val);
+        if (server->keywords[k] == NULL || server->values[k] == NULL) {
+            goto failed;
+        }
+
+        k++;
+    }
+
+    if (addr.len) {
+        server->keywords[k] = "hostaddr";
+        server->values[k] = (char *) addr.data;
+        k++;
+    }
+
+    n = (options ? ngx_strlen(options) + 1 : 0)
+        + sizeof("-c statement_timeout=") + NGX_INT_T_LEN;
+
+    p = ngx_pnalloc(cf->pool, n);
+    if (p == NULL) {
+        goto failed;
+    }
+
+    server->keywords[k] = "options";
+    server->values[k] = (char *) p;
+    k++;
+
+    if (options) {
+        p = ngx_sprintf(p, "%s ", options);
+    }
+
+    /*
+     * The server gives up a little before our timer does: it answers with
+     * an error and the connection stays usable; the timer remains for a
+     * server that does not answer at all.
+     */
+    ngx_sprintf(p, "-c statement_timeout=%M%Z",
+                ngx_max(pcf->query_timeout - pcf->query_timeout / 10, 1));
+
+    for (i = 0; i < 2; i++) {
+        const char  *kw = i ? "gssencmode" : "application_name";
+
+        for (o = opts; o->keyword; o++) {
+            if (o->val && ngx_strcmp(o->keyword, kw) == 0) {
+                break;
+            }
+        }
+
+        if (o->keyword == NULL) {
+            /* GSS negotiation may call into Kerberos: off unless asked */
+            server->keywords[k] = kw;
+            server->values[k] = i ? "disable" : "nginx balance";
+            k++;
+        }
+    }
+
+    /* a name for logs, without user or password */
+    n = 64 + (host ? ngx_strlen(host) : 0) + (port ? ngx_strlen(port) : 0)
+        + (dbname ? ngx_strlen(dbname) : 0)
+        + (hostaddr ? ngx_strlen(hostaddr) : 0);
+
+    p = ngx_pnalloc(cf->pool, n);
+    if (p == NULL) {
+        goto failed;
+    }
+
+    server->name.data = p;
+    server->name.len = ngx_snprintf(p, n, "%s:%s/%s",
+                                    hostaddr ? hostaddr
+                                             : (host ? host : "local"),
+                                    port ? port : "5432",
+                                    dbname ? dbname : "-")
+                       - p;
+
+    PQconninfoFree(opts);
+
+    return NGX_CONF_OK;
+
+failed:
+
+    PQconninfoFree(opts);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_balance_resolve(ngx_conf_t *cf, const char *host, const char *port,
+    ngx_str_t *addr)
+{
+    u_char     *p;
+    ngx_url_t   u;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = (u_char *) host;
+    u.url.len = ngx_strlen(host);
+    u.default_port = 5432;
+    u.no_port = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "host \"%s\" in \"server\" of balance_pool: %s",
+                           host, u.err ? u.err : "cannot be resolved");
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    addr->data = p;
+    addr->len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, p,
+                              NGX_SOCKADDR_STRLEN, 0);
+    p[addr->len] = '\0';
+
+    if (u.naddrs > 1) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "host \"%s\" in \"server\" of balance_pool "
+                           "resolves to several addresses, using %V",
+                           host, addr);
+    }
+
+    (void) port;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_balance_strdup(ngx_pool_t *pool, const char *s)
+{
+    char    *p;
+    size_t   len;
+
+    len = ngx_strlen(s) + 1;
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s, len);
+
+    return p;
+}
