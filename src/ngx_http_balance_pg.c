@@ -252,7 +252,6 @@ ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg)
     }
 
     pg->state = NGX_HTTP_BALANCE_PG_BUSY;
-    pg->c->idle = 0;
 
     ngx_add_timer(pg->c->read, pg->pool->conf->query_timeout);
 
@@ -304,12 +303,6 @@ ngx_http_balance_pg_handler(ngx_event_t *ev)
 
     if (rc == NGX_ERROR) {
         ngx_http_balance_pool_lost(pg);
-        return;
-    }
-
-    if (rc == NGX_DONE) {
-        /* idle connection told to close: worker shutdown */
-        ngx_http_balance_pg_close(pg);
         return;
     }
 
@@ -509,16 +502,12 @@ ngx_http_balance_pg_read(ngx_http_balance_pg_t *pg)
 }
 
 
-/* an idle connection became readable: a notice, a close, or shutdown */
+/* an idle connection became readable: a notice, or the server closing */
 
 static ngx_int_t
 ngx_http_balance_pg_idle(ngx_http_balance_pg_t *pg)
 {
     PGresult  *res;
-
-    if (pg->c->close) {
-        return NGX_DONE;
-    }
 
     if (!PQconsumeInput(pg->conn)) {
         ngx_http_balance_pg_error(pg, "idle connection lost",

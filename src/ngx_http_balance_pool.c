@@ -422,7 +422,7 @@ ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
 }
 
 
-/* a connection is free: take the next round, go idle, or close at exit */
+/* a connection is free: take the next round or go idle */
 
 static void
 ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg)
@@ -436,16 +436,15 @@ ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg)
         return;
     }
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        ngx_http_balance_pool_lost(pg);
-        return;
-    }
+    /*
+     * Not flagged c->idle: on graceful shutdown the worker still serves the
+     * requests it has accepted, and they may need the database.  An idle
+     * connection holds no timer, so it does not keep the worker alive;
+     * exit_process closes it.
+     */
 
     pg->state = NGX_HTTP_BALANCE_PG_IDLE;
     pg->log.action = "keeping the connection idle";
-
-    /* ngx_close_idle_connections() closes it on graceful shutdown */
-    pg->c->idle = 1;
 
     ngx_queue_insert_head(&pool->idle, &pg->queue);
 }
@@ -483,8 +482,8 @@ ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
 
 
 /*
- * A connection failed, timed out, or is closed for shutdown: its round
- * fails, and it is re-opened after a backoff with jitter.  When no
+ * A connection failed or timed out: its round fails, and it is re-opened
+ * after a backoff with jitter, unless the worker is exiting.  When no
  * connection is left, waiting requests fail at once instead of waiting
  * out the queue timeout.
  */

@@ -48,5 +48,7 @@ fi
 make -f objs/Makefile modules -j"$(nproc)" >"$out/make.log" 2>&1 \
     || { grep -E 'error|warning' "$out/make.log" >&2 || tail -30 "$out/make.log" >&2; exit 1; }
 
-cp objs/ngx_http_balance_module.so "$out/"
+# a new file, not the old one rewritten: a running nginx maps the old one
+cp objs/ngx_http_balance_module.so "$out/.ngx_http_balance_module.so.new"
+mv -f "$out/.ngx_http_balance_module.so.new" "$out/ngx_http_balance_module.so"
 echo "build: $out/ngx_http_balance_module.so"
