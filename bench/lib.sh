@@ -3,10 +3,19 @@
 # BENCH_PG_PORT, BENCH_WORKERS before calling bench_start.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bench_dir="$top/run/bench"
+
+# each script gets its own folder and ports, so that they can run at once
+bench_name=$(basename "$0" .sh)
+case "$bench_name" in
+    bench) bench_slot=0 ;;
+    faults) bench_slot=1 ;;
+    syscalls) bench_slot=2 ;;
+    *) bench_slot=3 ;;
+esac
+bench_dir="$top/run/bench-$bench_name"
 bench_pg="$bench_dir/pg"
-BENCH_PORT=${BENCH_PORT:-18600}
-BENCH_PG_PORT=${BENCH_PG_PORT:-15450}
+BENCH_PORT=${BENCH_PORT:-$((18600 + 10 * bench_slot))}
+BENCH_PG_PORT=${BENCH_PG_PORT:-$((15450 + 10 * bench_slot))}
 BENCH_WORKERS=${BENCH_WORKERS:-2}
 BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-100000}
 
