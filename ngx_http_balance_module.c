@@ -22,6 +22,9 @@ static char *ngx_http_balance_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_balance_chain_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_balance_deny_methods(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_balance_preconfiguration(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_balance_commands[] = {
@@ -45,6 +48,27 @@ static ngx_command_t  ngx_http_balance_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_balance_loc_conf_t, fallback),
+      NULL },
+
+    { ngx_string("balance_fallback_invalid"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_balance_loc_conf_t, fallback_invalid),
+      NULL },
+
+    { ngx_string("balance_deny_methods"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_balance_deny_methods,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("balance_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_balance_status,
+      0,
+      0,
       NULL },
 
     { ngx_string("balance_max_batch"),
@@ -73,7 +97,7 @@ static ngx_command_t  ngx_http_balance_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_balance_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_balance_preconfiguration,     /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_balance_create_main_conf,     /* create main configuration */
@@ -101,6 +125,13 @@ ngx_module_t  ngx_http_balance_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_balance_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_balance_add_variables(cf);
+}
 
 
 static ngx_int_t
@@ -192,10 +223,13 @@ ngx_http_balance_create_loc_conf(ngx_conf_t *cf)
      *     conf->chain_id = { 0, NULL };
      *     conf->net_version = { 0, NULL };
      *     conf->fallback = { 0, NULL };
+     *     conf->deny_names = NULL;
      */
 
     conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->strict = NGX_CONF_UNSET;
+    conf->fallback_invalid = NGX_CONF_UNSET;
+    conf->deny = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -207,11 +241,45 @@ ngx_http_balance_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_balance_loc_conf_t *prev = parent;
     ngx_http_balance_loc_conf_t *conf = child;
 
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 100);
     ngx_conf_merge_value(conf->strict, prev->strict, 0);
     ngx_conf_merge_str_value(conf->chain_id, prev->chain_id, "");
     ngx_conf_merge_str_value(conf->net_version, prev->net_version, "");
     ngx_conf_merge_str_value(conf->fallback, prev->fallback, "");
+    ngx_conf_merge_value(conf->fallback_invalid, prev->fallback_invalid, 0);
+    ngx_conf_merge_ptr_value(conf->deny, prev->deny, NULL);
+
+    if (conf->deny == prev->deny) {
+        conf->deny_names = prev->deny_names;
+
+    } else if (conf->deny) {
+        conf->deny_names = ngx_palloc(cf->pool,
+                                      conf->deny->nelts * sizeof(char *));
+        if (conf->deny_names == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        value = conf->deny->elts;
+
+        for (i = 0; i < conf->deny->nelts; i++) {
+            /* the parser NUL-terminates every word */
+            conf->deny_names[i] = (const char *) value[i].data;
+        }
+    }
+
+    if (conf->fallback_invalid && conf->deny) {
+        /*
+         * A body we cannot read could name a restricted method that the
+         * backend's parser would find: never forward it.
+         */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"balance_fallback_invalid\" cannot be used "
+                           "with \"balance_deny_methods\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->max_batch == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -353,4 +421,35 @@ invalid:
                        "a decimal number from 1 to 9007199254740991 is "
                        "expected", &value[1]);
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_balance_deny_methods(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_balance_loc_conf_t *blcf = conf;
+
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    /* repeated directives add to the list, as "env" and "ssl_ciphers" do */
+    if (blcf->deny == NGX_CONF_UNSET_PTR) {
+        blcf->deny = ngx_array_create(cf->pool, 16, sizeof(ngx_str_t));
+        if (blcf->deny == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        name = ngx_array_push(blcf->deny);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = value[i];
+    }
+
+    return NGX_CONF_OK;
 }

@@ -38,11 +38,13 @@ static char *ngx_http_balance_pool_finish(ngx_conf_t *cf,
     ngx_http_balance_pool_conf_t *pcf);
 static char *ngx_http_balance_server_init(ngx_conf_t *cf,
     ngx_http_balance_pool_conf_t *pcf, ngx_http_balance_server_t *server);
-static ngx_int_t ngx_http_balance_resolve(ngx_conf_t *cf, const char *host,
-    const char *port, ngx_str_t *addr);
+static ngx_int_t ngx_http_balance_resolve(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf, const char *host, ngx_str_t *addr);
 static ngx_int_t ngx_http_balance_quote(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *quoted);
+    ngx_str_t *quoted, ngx_uint_t schema);
 static char *ngx_http_balance_strdup(ngx_pool_t *pool, const char *s);
+static char *ngx_http_balance_pool_duplicate(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
 
 
 static ngx_http_balance_pool_arg_t  ngx_http_balance_pool_args[] = {
@@ -64,11 +66,27 @@ ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_balance_main_conf_t *bmcf = conf;
 
     char                           *rv;
+    u_char                          c;
     ngx_str_t                      *value;
+    ngx_uint_t                      i;
     ngx_conf_t                      save;
     ngx_http_balance_pool_conf_t   *pcf, **pp;
 
     value = cf->args->elts;
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!(c == '_' || c == '-' || c == '.' || (c >= '0' && c <= '9')
+              || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid balance_pool name \"%V\": letters, "
+                               "digits, \"_\", \"-\" and \".\" are "
+                               "expected", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (ngx_http_balance_find_pool(cf, &value[1]) != NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -107,6 +125,10 @@ ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                        sizeof(ngx_http_balance_server_t))
         != NGX_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_balance_stats_zone(cf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -208,14 +230,14 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
 
         if (value[0].data[0] == 'c') {
             if (pcf->connections != NGX_CONF_UNSET_UINT) {
-                return "is duplicate";
+                return ngx_http_balance_pool_duplicate(cf, pcf);
             }
 
             pcf->connections = n;
 
         } else {
             if (pcf->round != NGX_CONF_UNSET_UINT) {
-                return "is duplicate";
+                return ngx_http_balance_pool_duplicate(cf, pcf);
             }
 
             pcf->round = n;
@@ -230,16 +252,17 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
                                   : &pcf->query_timeout;
 
     if (*msp != NGX_CONF_UNSET_MSEC) {
-        return "is duplicate";
+        return ngx_http_balance_pool_duplicate(cf, pcf);
     }
 
     *msp = ngx_parse_time(&value[1], 0);
 
-    if (*msp == (ngx_msec_t) NGX_ERROR || *msp == 0) {
+    /* statement_timeout is derived from it and must fit PostgreSQL's int */
+    if (*msp == (ngx_msec_t) NGX_ERROR || *msp == 0 || *msp > 86400000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid time \"%V\" in \"%V\" of "
-                           "balance_pool \"%V\"", &value[1], &value[0],
-                           &pcf->name);
+                           "balance_pool \"%V\": from 1ms to 1d is expected",
+                           &value[1], &value[0], &pcf->name);
         return NGX_CONF_ERROR;
     }
 
@@ -256,7 +279,7 @@ ngx_http_balance_pool_queue(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
     value = cf->args->elts;
 
     if (pcf->queue != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+        return ngx_http_balance_pool_duplicate(cf, pcf);
     }
 
     n = ngx_atoi(value[1].data, value[1].len);
@@ -309,7 +332,7 @@ ngx_http_balance_pool_backoff(ngx_conf_t *cf,
     value = cf->args->elts;
 
     if (pcf->backoff_min != NGX_CONF_UNSET_MSEC) {
-        return "is duplicate";
+        return ngx_http_balance_pool_duplicate(cf, pcf);
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
@@ -358,7 +381,7 @@ ngx_http_balance_pool_table(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
     value = cf->args->elts;
 
     if (pcf->table.data != NULL) {
-        return "is duplicate";
+        return ngx_http_balance_pool_duplicate(cf, pcf);
     }
 
     pcf->table = value[1];
@@ -428,9 +451,9 @@ ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
         ngx_str_set(&pcf->value, "balance");
     }
 
-    if (ngx_http_balance_quote(cf, &pcf->table, &table) != NGX_OK
-        || ngx_http_balance_quote(cf, &pcf->key, &key) != NGX_OK
-        || ngx_http_balance_quote(cf, &pcf->value, &value) != NGX_OK)
+    if (ngx_http_balance_quote(cf, &pcf->table, &table, 1) != NGX_OK
+        || ngx_http_balance_quote(cf, &pcf->key, &key, 0) != NGX_OK
+        || ngx_http_balance_quote(cf, &pcf->value, &value, 0) != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid name in \"table\" of balance_pool "
@@ -480,17 +503,20 @@ ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
 }
 
 
-/* quotes "name" or "schema.name" as SQL identifiers */
+/* quotes "name", or "schema.name" when schema is set, as SQL identifiers */
 
 static ngx_int_t
-ngx_http_balance_quote(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *quoted)
+ngx_http_balance_quote(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *quoted,
+    ngx_uint_t schema)
 {
     u_char      *p, c;
-    ngx_uint_t   i, start;
+    ngx_uint_t   i, start, len;
 
     if (name->len == 0 || name->len > 63 * 2 + 1) {
         return NGX_ERROR;
     }
+
+    len = 0;
 
     p = ngx_pnalloc(cf->pool, name->len + 4);
     if (p == NULL) {
@@ -504,16 +530,20 @@ ngx_http_balance_quote(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *quoted)
     for (i = 0; i < name->len; i++) {
         c = name->data[i];
 
-        if (c == '.' && !start) {
+        if (c == '.' && !start && schema) {
             *p++ = '"';
             *p++ = '.';
             *p++ = '"';
             start = 1;
+            schema = 0;
+            len = 0;
             continue;
         }
 
-        if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (!start && c >= '0' && c <= '9'))
+        /* PostgreSQL truncates identifiers to 63 bytes: refuse longer */
+        if ((c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+             || (!start && c >= '0' && c <= '9'))
+            && ++len <= 63)
         {
             *p++ = c;
             start = 0;
@@ -551,9 +581,15 @@ ngx_http_balance_server_init(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
     opts = PQconninfoParse(conninfo, &err);
 
     if (opts == NULL) {
+        n = err ? ngx_strlen(err) : 0;
+
+        while (n && (err[n - 1] == '\n' || err[n - 1] == ' ')) {
+            n--;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid conninfo in \"server\" of balance_pool "
-                           "\"%V\": %s", &pcf->name,
+                           "\"%V\": %*s", &pcf->name, n,
                            err ? err : "out of memory");
         if (err) {
             PQfreemem(err);
@@ -612,7 +648,7 @@ ngx_http_balance_server_init(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
     ngx_str_null(&addr);
 
     if (host && hostaddr == NULL && host[0] != '/' && host[0] != '@') {
-        if (ngx_http_balance_resolve(cf, host, port, &addr) != NGX_OK) {
+        if (ngx_http_balance_resolve(cf, pcf, host, &addr) != NGX_OK) {
             goto failed;
         }
 
@@ -725,23 +761,43 @@ failed:
 
 
 static ngx_int_t
-ngx_http_balance_resolve(ngx_conf_t *cf, const char *host, const char *port,
-    ngx_str_t *addr)
+ngx_http_balance_resolve(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
+    const char *host, ngx_str_t *addr)
 {
     u_char     *p;
+    size_t      len;
     ngx_url_t   u;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
 
-    u.url.data = (u_char *) host;
-    u.url.len = ngx_strlen(host);
+    len = ngx_strlen(host);
+
+    if (ngx_strchr(host, ':')) {
+        /* an IPv6 literal: ngx_parse_url() wants it in brackets */
+        p = ngx_pnalloc(cf->pool, len + 2);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        u.url.data = p;
+        *p++ = '[';
+        p = ngx_cpymem(p, host, len);
+        *p = ']';
+        u.url.len = len + 2;
+
+    } else {
+        u.url.data = (u_char *) host;
+        u.url.len = len;
+    }
+
     u.default_port = 5432;
     u.no_port = 1;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "host \"%s\" in \"server\" of balance_pool: %s",
-                           host, u.err ? u.err : "cannot be resolved");
+                           "host \"%s\" in \"server\" of balance_pool "
+                           "\"%V\": %s", host, &pcf->name,
+                           u.err ? u.err : "cannot be resolved");
         return NGX_ERROR;
     }
 
@@ -758,13 +814,27 @@ ngx_http_balance_resolve(ngx_conf_t *cf, const char *host, const char *port,
     if (u.naddrs > 1) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "host \"%s\" in \"server\" of balance_pool "
-                           "resolves to several addresses, using %V",
-                           host, addr);
+                           "\"%V\" resolves to several addresses, using %V",
+                           host, &pcf->name, addr);
     }
 
-    (void) port;
-
     return NGX_OK;
+}
+
+
+static char *
+ngx_http_balance_pool_duplicate(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" is duplicate in balance_pool \"%V\"",
+                       &value[0], &pcf->name);
+
+    return NGX_CONF_ERROR;
 }
 
 

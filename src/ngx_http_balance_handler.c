@@ -17,6 +17,10 @@ static u_char *ngx_http_balance_read_body(ngx_http_request_t *r,
 static void *ngx_http_balance_alloc(void *data, size_t size);
 static void ngx_http_balance_free_json(void *data);
 static void ngx_http_balance_cleanup(void *data);
+static void ngx_http_balance_fallback(ngx_http_balance_ctx_t *ctx,
+    ngx_str_t *name);
+static void ngx_http_balance_account(ngx_http_balance_ctx_t *ctx,
+    ngx_http_balance_outcome_e outcome);
 static ngx_int_t ngx_http_balance_not_allowed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_balance_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
@@ -49,8 +53,9 @@ ngx_http_balance_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_balance_not_allowed(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t                rc;
+    ngx_table_elt_t         *h;
+    ngx_http_balance_ctx_t  *ctx;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -66,8 +71,43 @@ ngx_http_balance_not_allowed(ngx_http_request_t *r)
     ngx_str_set(&h->key, "Allow");
     ngx_str_set(&h->value, "POST");
 
+    ctx = ngx_http_balance_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_balance_account(ctx, NGX_HTTP_BALANCE_OUTCOME_NOT_ALLOWED);
+
     return ngx_http_balance_send(r, NGX_HTTP_NOT_ALLOWED, ngx_http_balance_405,
                                  sizeof(ngx_http_balance_405) - 1);
+}
+
+
+ngx_http_balance_ctx_t *
+ngx_http_balance_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_balance_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_balance_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    /* jansson's tree, once there is one, lives as long as the request */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_balance_free_json;
+    cln->data = &ctx->rpc;
+
+    ctx->request = r;
+    ctx->start = ngx_http_balance_usec();
+    ngx_http_set_ctx(r, ctx, ngx_http_balance_module);
+
+    return ctx;
 }
 
 
@@ -78,9 +118,9 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
     u_char                       *body;
     size_t                        len, i;
     ngx_int_t                     lrc;
-    ngx_pool_cleanup_t           *cln;
     ngx_http_cleanup_t           *hcln;
     ngx_http_balance_ctx_t       *ctx;
+    ngx_http_balance_call_t      *call;
     ngx_http_balance_rpc_conf_t   rcf;
     ngx_http_balance_loc_conf_t  *blcf;
 
@@ -92,17 +132,8 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_balance_ctx_t));
+    ctx = ngx_http_balance_create_ctx(r);
     if (ctx == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ctx->request = r;
-    ngx_http_set_ctx(r, ctx, ngx_http_balance_module);
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -114,15 +145,13 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
     rcf.max_batch = blcf->max_batch;
     rcf.strict = blcf->strict ? 1 : 0;
     rcf.fallback = blcf->fallback.len ? 1 : 0;
+    rcf.deny = blcf->deny_names;
+    rcf.ndeny = blcf->deny ? blcf->deny->nelts : 0;
     rcf.chain_id = blcf->chain_id.len ? (char *) blcf->chain_id.data : NULL;
     rcf.net_version = blcf->net_version.len ? (char *) blcf->net_version.data
                                             : NULL;
 
     rc = ngx_http_balance_rpc_parse(&ctx->rpc, body, len, &rcf);
-
-    /* jansson's tree lives as long as the request */
-    cln->handler = ngx_http_balance_free_json;
-    cln->data = &ctx->rpc;
 
     switch (rc) {
 
@@ -134,26 +163,48 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "balance: client sent an invalid JSON-RPC body: %s",
                       ctx->rpc.message);
-        ngx_http_balance_finish(ctx, NGX_HTTP_BAD_REQUEST, 0);
+
+        if (blcf->fallback_invalid && blcf->fallback.len) {
+            ngx_http_balance_fallback(ctx, &blcf->fallback);
+            return;
+        }
+
+        ngx_http_balance_finish(ctx, 0, 0);
+        return;
+
+    case NGX_HTTP_BALANCE_RPC_DENY:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "balance: client called restricted method \"%s\"",
+                      ctx->rpc.other);
+        ngx_http_balance_finish(ctx, 0, 0);
         return;
 
     case NGX_HTTP_BALANCE_RPC_FALLBACK:
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "balance: method \"%s\" goes to the fallback",
                        ctx->rpc.other);
-        ngx_http_finalize_request(r,
-                              ngx_http_named_location(r, &blcf->fallback));
+        ngx_http_balance_fallback(ctx, &blcf->fallback);
         return;
     }
 
     for (i = 0; i < ctx->rpc.ncalls; i++) {
-        if (ctx->rpc.calls[i].type == NGX_HTTP_BALANCE_CALL_BALANCE) {
-            ctx->rpc.nlookups++;
+        call = &ctx->rpc.calls[i];
+
+        if (call->type != NGX_HTTP_BALANCE_CALL_BALANCE) {
+            continue;
         }
+
+        if (call->id == NULL) {
+            /* a notification gets no answer: no need to look it up */
+            call->type = NGX_HTTP_BALANCE_CALL_RESULT;
+            continue;
+        }
+
+        ctx->rpc.nlookups++;
     }
 
     if (ctx->rpc.nlookups == 0) {
-        ngx_http_balance_finish(ctx, NGX_HTTP_OK, 0);
+        ngx_http_balance_finish(ctx, 0, 0);
         return;
     }
 
@@ -270,14 +321,18 @@ void
 ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
     ngx_int_t code)
 {
-    u_char              *body;
-    size_t               len;
-    ngx_int_t            rc;
-    ngx_table_elt_t     *h;
-    ngx_http_request_t  *r;
+    u_char                      *body;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_table_elt_t             *h;
+    ngx_http_request_t          *r;
+    ngx_http_balance_outcome_e   outcome;
 
     r = ctx->request;
-    ctx->state = NGX_HTTP_BALANCE_CTX_DONE;
+
+    if (ctx->db_start) {
+        ctx->db_end = ngx_http_balance_usec();
+    }
 
     if (code) {
         ngx_http_balance_rpc_fail_lookups(&ctx->rpc, code,
@@ -287,9 +342,31 @@ ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
                           : "Internal error");
     }
 
-    if (status == NGX_HTTP_OK) {
+    if (status == 0) {
         status = ngx_http_balance_rpc_status(&ctx->rpc);
     }
+
+    switch (status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        outcome = NGX_HTTP_BALANCE_OUTCOME_INVALID;
+        break;
+
+    case NGX_HTTP_FORBIDDEN:
+        outcome = NGX_HTTP_BALANCE_OUTCOME_DENIED;
+        break;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        outcome = (code == NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED)
+                  ? NGX_HTTP_BALANCE_OUTCOME_OVERLOADED
+                  : NGX_HTTP_BALANCE_OUTCOME_UNAVAILABLE;
+        break;
+
+    default:
+        outcome = NGX_HTTP_BALANCE_OUTCOME_OK;
+    }
+
+    ngx_http_balance_account(ctx, outcome);
 
     len = ngx_http_balance_rpc_render(&ctx->rpc, NULL, 0);
     body = NULL;
@@ -365,6 +442,58 @@ ngx_http_balance_send(ngx_http_request_t *r, ngx_uint_t status, u_char *body,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* hands the request, its body intact, to the fallback named location */
+
+static void
+ngx_http_balance_fallback(ngx_http_balance_ctx_t *ctx, ngx_str_t *name)
+{
+    ngx_http_balance_account(ctx, NGX_HTTP_BALANCE_OUTCOME_FALLBACK);
+
+    ngx_http_finalize_request(ctx->request,
+                              ngx_http_named_location(ctx->request, name));
+}
+
+
+/* the shared counters and $balance_outcome */
+
+static void
+ngx_http_balance_account(ngx_http_balance_ctx_t *ctx,
+    ngx_http_balance_outcome_e outcome)
+{
+    size_t                         i;
+    ngx_http_balance_call_t       *call;
+    ngx_http_balance_stats_t      *st;
+    ngx_http_balance_main_conf_t  *bmcf;
+
+    ctx->state = NGX_HTTP_BALANCE_CTX_DONE;
+    ctx->outcome = outcome;
+
+    bmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_balance_module);
+
+    if (bmcf->stats_zone == NULL) {
+        return;
+    }
+
+    st = bmcf->stats_zone->data;
+
+    ngx_http_balance_stats_request(st, outcome,
+                                   ctx->rpc.batch ? ctx->rpc.ncalls : 0,
+                                   ngx_http_balance_usec() - ctx->start);
+
+    if (outcome == NGX_HTTP_BALANCE_OUTCOME_FALLBACK) {
+        return;
+    }
+
+    for (i = 0; i < ctx->rpc.ncalls; i++) {
+        call = &ctx->rpc.calls[i];
+        ngx_http_balance_stats_add(
+                  st->calls[call->method][call->type != NGX_HTTP_BALANCE_CALL_ERROR],
+                  1);
+    }
 }
 
 

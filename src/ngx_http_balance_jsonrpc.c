@@ -116,6 +116,13 @@ ngx_http_balance_rpc_parse(ngx_http_balance_rpc_t *rpc, const u_char *body,
         if (rc == NGX_HTTP_BALANCE_RPC_FALLBACK) {
             fallback = 1;
 
+        } else if (rc == NGX_HTTP_BALANCE_RPC_DENY) {
+            /* the whole request is refused, a batch with id null */
+            rpc->code = NGX_HTTP_BALANCE_RPC_NOT_ALLOWED;
+            rpc->message = "Method not allowed: this method is restricted";
+            rpc->id = rpc->batch ? NULL : rpc->calls[i].id;
+            return rc;
+
         } else if (rc != NGX_HTTP_BALANCE_RPC_OK) {
             return rc;
         }
@@ -130,8 +137,11 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     ngx_http_balance_call_t *call, json_t *req,
     const ngx_http_balance_rpc_conf_t *conf)
 {
+    size_t       i;
     json_t      *id, *version, *method, *params;
     const char  *name;
+
+    call->method = NGX_HTTP_BALANCE_CALL_OTHER;
 
     if (!json_is_object(req)) {
         call->id = json_null();
@@ -171,16 +181,27 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     name = json_string_value(method);
     params = json_object_get(req, "params");
 
+    for (i = 0; i < conf->ndeny; i++) {
+        if (strcmp(name, conf->deny[i]) == 0
+            && json_string_length(method) == strlen(name))
+        {
+            rpc->other = name;
+            return NGX_HTTP_BALANCE_RPC_DENY;
+        }
+    }
+
     if (json_string_length(method) != strlen(name)) {
         /* a method name with a NUL inside matches nothing we know */
         goto other;
     }
 
     if (strcmp(name, "eth_getBalance") == 0) {
+        call->method = NGX_HTTP_BALANCE_CALL_GET_BALANCE;
         return ngx_http_balance_rpc_balance(call, params, conf);
     }
 
     if (strcmp(name, "ping") == 0) {
+        call->method = NGX_HTTP_BALANCE_CALL_PING;
         call->type = NGX_HTTP_BALANCE_CALL_RESULT;
         call->result = "\"OK\"";
         call->result_len = sizeof("\"OK\"") - 1;
@@ -188,6 +209,7 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     }
 
     if (conf->chain_id != NULL && strcmp(name, "eth_chainId") == 0) {
+        call->method = NGX_HTTP_BALANCE_CALL_CHAIN_ID;
         call->type = NGX_HTTP_BALANCE_CALL_RESULT;
         call->result = conf->chain_id;
         call->result_len = strlen(conf->chain_id);
@@ -195,6 +217,7 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     }
 
     if (conf->net_version != NULL && strcmp(name, "net_version") == 0) {
+        call->method = NGX_HTTP_BALANCE_CALL_NET_VERSION;
         call->type = NGX_HTTP_BALANCE_CALL_RESULT;
         call->result = conf->net_version;
         call->result_len = strlen(conf->net_version);
@@ -384,6 +407,10 @@ ngx_http_balance_rpc_fail_lookups(ngx_http_balance_rpc_t *rpc, int code,
 int
 ngx_http_balance_rpc_status(ngx_http_balance_rpc_t *rpc)
 {
+    if (rpc->code == NGX_HTTP_BALANCE_RPC_NOT_ALLOWED) {
+        return 403;
+    }
+
     if (rpc->code != 0) {
         return 400;
     }
@@ -459,7 +486,9 @@ ngx_http_balance_out_reject(ngx_http_balance_out_t *out,
                              snprintf(num, sizeof(num), "%zu}", rpc->size));
     }
 
-    ngx_http_balance_out_literal(out, "},\"id\":null}");
+    ngx_http_balance_out_literal(out, "},\"id\":");
+    ngx_http_balance_out_id(out, rpc->id);
+    ngx_http_balance_out_literal(out, "}");
 }
 
 

@@ -30,12 +30,14 @@
 #define NGX_HTTP_BALANCE_RPC_INVALID_PARAMS    -32602
 #define NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR    -32603
 #define NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED    -32005
+#define NGX_HTTP_BALANCE_RPC_NOT_ALLOWED       -32001
 
 
 /* what ngx_http_balance_rpc_parse() decided */
 #define NGX_HTTP_BALANCE_RPC_OK                0   /* calls are ready */
 #define NGX_HTTP_BALANCE_RPC_REJECT            1   /* whole request: 400 */
 #define NGX_HTTP_BALANCE_RPC_FALLBACK          2   /* another method seen */
+#define NGX_HTTP_BALANCE_RPC_DENY              3   /* a denied method: 403 */
 #define NGX_HTTP_BALANCE_RPC_NOMEM            -1
 
 
@@ -44,6 +46,14 @@ typedef enum {
     NGX_HTTP_BALANCE_CALL_BALANCE,
     NGX_HTTP_BALANCE_CALL_RESULT
 } ngx_http_balance_call_type_e;
+
+
+/* the method a call named, for counters and logs */
+#define NGX_HTTP_BALANCE_CALL_GET_BALANCE      0
+#define NGX_HTTP_BALANCE_CALL_PING             1
+#define NGX_HTTP_BALANCE_CALL_CHAIN_ID         2
+#define NGX_HTTP_BALANCE_CALL_NET_VERSION      3
+#define NGX_HTTP_BALANCE_CALL_OTHER            4
 
 
 typedef void *(*ngx_http_balance_rpc_alloc_pt)(void *data, size_t size);
@@ -57,6 +67,10 @@ typedef struct {
     unsigned                       strict:1;
     unsigned                       fallback:1;
 
+    /* methods refused with -32001 before anything else is done */
+    const char                   **deny;
+    size_t                         ndeny;
+
     /* pre-rendered JSON strings, or NULL when no chain id is set */
     const char                    *chain_id;
     const char                    *net_version;
@@ -67,6 +81,7 @@ typedef struct {
     /* the request's "id" member; NULL for a notification */
     json_t                        *id;
     ngx_http_balance_call_type_e   type;
+    unsigned                       method:3;
 
     /* CALL_ERROR */
     int                            code;
@@ -94,14 +109,15 @@ typedef struct {
     ngx_http_balance_call_t       *calls;
     size_t                         ncalls;
     size_t                         nlookups;
-    /* the method name when FALLBACK was decided, for logs */
+    /* the method name when FALLBACK or DENY was decided */
     const char                    *other;
 
     unsigned                       batch:1;
 
-    /* REJECT: the single error object, its optional "data" member */
+    /* REJECT, DENY: the single error object, its optional "data" */
     int                            code;
     const char                    *message;
+    json_t                        *id;
     size_t                         size;
     size_t                         limit;
 } ngx_http_balance_rpc_t;

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "ngx_http_balance_jsonrpc.h"
+#include "ngx_http_balance_stats.h"
 
 
 typedef struct ngx_http_balance_pool_conf_s  ngx_http_balance_pool_conf_t;
@@ -30,6 +31,8 @@ typedef struct {
     /* NULL-terminated, ready for PQconnectStartParams() */
     const char                   **keywords;
     const char                   **values;
+
+    ngx_http_balance_server_stats_t  *stats;
 } ngx_http_balance_server_t;
 
 
@@ -55,6 +58,7 @@ struct ngx_http_balance_pool_conf_s {
 
     /* this worker's runtime state, set in init_process */
     ngx_http_balance_pool_t       *rt;
+    ngx_http_balance_pool_stats_t *stats;
 
     u_char                        *file;
     ngx_uint_t                     line;
@@ -63,6 +67,7 @@ struct ngx_http_balance_pool_conf_s {
 
 typedef struct {
     ngx_array_t                    pools;  /* ngx_http_balance_pool_conf_t * */
+    ngx_shm_zone_t                *stats_zone;
 } ngx_http_balance_main_conf_t;
 
 
@@ -74,6 +79,9 @@ typedef struct {
     ngx_str_t                      chain_id;      /* JSON "0x..." */
     ngx_str_t                      net_version;   /* JSON "..." */
     ngx_str_t                      fallback;
+    ngx_flag_t                     fallback_invalid;
+    ngx_array_t                   *deny;          /* ngx_str_t */
+    const char                   **deny_names;    /* for jsonrpc.c */
 } ngx_http_balance_loc_conf_t;
 
 
@@ -115,6 +123,7 @@ struct ngx_http_balance_pg_s {
     unsigned                       failed:1;
     /* the statement in flight failed, the connection may be fine */
     unsigned                       error:1;
+    unsigned                       timedout:1;
 };
 
 
@@ -155,6 +164,12 @@ struct ngx_http_balance_ctx_s {
     ngx_http_request_t            *request;
     ngx_http_balance_rpc_t         rpc;
     ngx_http_balance_ctx_state_e   state;
+    ngx_http_balance_outcome_e     outcome;
+
+    /* microseconds: the body complete, the lookup started and answered */
+    uint64_t                       start;
+    uint64_t                       db_start;
+    uint64_t                       db_end;
 
     /* in pool->waiting or pg->round */
     ngx_queue_t                    queue;
@@ -179,6 +194,7 @@ char *ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_balance_handler(ngx_http_request_t *r);
 void ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
     ngx_int_t code);
+ngx_http_balance_ctx_t *ngx_http_balance_create_ctx(ngx_http_request_t *r);
 
 /* pool.c */
 ngx_int_t ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
@@ -191,7 +207,13 @@ void ngx_http_balance_pool_release(ngx_http_balance_pg_t *pg);
 void ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg);
 void ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg);
 
+/* variables.c */
+ngx_int_t ngx_http_balance_add_variables(ngx_conf_t *cf);
+uint64_t ngx_http_balance_usec(void);
+
 /* pg.c */
+void ngx_http_balance_pg_set_state(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_pg_state_e state);
 void ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg);
 ngx_int_t ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg);
 void ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg);

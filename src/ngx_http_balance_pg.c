@@ -45,6 +45,23 @@ static u_char *ngx_http_balance_pg_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
 
 
+/* moves a connection to a state, and the shared gauges with it */
+
+void
+ngx_http_balance_pg_set_state(ngx_http_balance_pg_t *pg,
+    ngx_http_balance_pg_state_e state)
+{
+    ngx_http_balance_server_stats_t  *st;
+
+    st = pg->server->stats;
+
+    ngx_http_balance_stats_add(st->connections[pg->state], -1);
+    ngx_http_balance_stats_add(st->connections[state], 1);
+
+    pg->state = state;
+}
+
+
 void
 ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg)
 {
@@ -86,7 +103,7 @@ ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg)
         goto failed;
     }
 
-    pg->state = NGX_HTTP_BALANCE_PG_CONNECTING;
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_CONNECTING);
     pg->pool->nconnecting++;
 
     ngx_add_timer(pg->c->read, pcf->connect_timeout);
@@ -227,8 +244,9 @@ ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg)
         pg->conn = NULL;
     }
 
-    pg->state = NGX_HTTP_BALANCE_PG_CLOSED;
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_CLOSED);
     pg->error = 0;
+    pg->timedout = 0;
 }
 
 
@@ -241,6 +259,8 @@ ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg)
 
     values[0] = (const char *) pg->param;
 
+    /* busy first: a failure below is the loss of a busy connection */
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_BUSY);
     pg->log.action = "querying PostgreSQL";
 
     if (!PQsendQueryPrepared(pg->conn, "ngx_balance", 1, values, NULL, NULL,
@@ -251,7 +271,8 @@ ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg)
         return NGX_ERROR;
     }
 
-    pg->state = NGX_HTTP_BALANCE_PG_BUSY;
+    ngx_http_balance_stats_add(pg->server->stats->statements, 1);
+    ngx_http_balance_stats_add(pg->server->stats->keys, pg->nkeys);
 
     ngx_add_timer(pg->c->read, pg->pool->conf->query_timeout);
 
@@ -271,8 +292,8 @@ ngx_http_balance_pg_handler(ngx_event_t *ev)
 
     if (ev->timedout) {
         ev->timedout = 0;
-        ngx_log_error(NGX_LOG_ERR, &pg->log, NGX_ETIMEDOUT,
-                      "balance: PostgreSQL timed out");
+        ngx_http_balance_pg_error(pg, "PostgreSQL timed out", NULL);
+        pg->timedout = 1;
         ngx_http_balance_pool_lost(pg);
         return;
     }
@@ -386,7 +407,7 @@ ngx_http_balance_pg_prepare(ngx_http_balance_pg_t *pg)
 
     pcf = pg->pool->conf;
 
-    pg->state = NGX_HTTP_BALANCE_PG_PREPARING;
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_PREPARING);
     pg->log.action = "preparing the lookup statement";
 
     if (!PQsendQuery(pg->conn, (char *) pcf->prepare.data)) {
@@ -575,8 +596,9 @@ ngx_http_balance_pg_notice(void *arg, const char *message)
 
 
 /*
- * Logs a libpq failure once per state change: the first failure of a
- * healthy pool at "error", repeats while the pool is down only at "debug".
+ * Logs a failure once per state change: a connection's first failure since
+ * it last worked at "error", its repeats, and anything while the whole pool
+ * is down, at "debug".
  */
 
 static void
@@ -609,6 +631,11 @@ ngx_http_balance_pg_error(ngx_http_balance_pg_t *pg, const char *what,
 
     level = (pg->failed || pg->pool->down) ? NGX_LOG_DEBUG : NGX_LOG_ERR;
     pg->failed = 1;
+
+    if (p == text) {
+        ngx_log_error(level, &pg->log, 0, "balance: %s", what);
+        return;
+    }
 
     ngx_log_error(level, &pg->log, 0, "balance: %s: %*s", what, p - text,
                   text);

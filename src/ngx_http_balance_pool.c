@@ -92,6 +92,10 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
             return NGX_ERROR;
         }
 
+        ngx_http_balance_stats_add(
+                     pg->server->stats->connections[NGX_HTTP_BALANCE_PG_CLOSED],
+                     1);
+
         pg->retry.handler = ngx_http_balance_pool_retry_handler;
         pg->retry.data = pg;
         pg->retry.log = &pg->log;
@@ -124,7 +128,14 @@ ngx_http_balance_pool_exit_worker(ngx_http_balance_pool_conf_t *pcf)
         if (pool->pgs[i].state != NGX_HTTP_BALANCE_PG_CLOSED) {
             ngx_http_balance_pg_close(&pool->pgs[i]);
         }
+
+        /* this worker's connections leave the shared gauges */
+        ngx_http_balance_stats_add(
+              pool->pgs[i].server->stats->connections[NGX_HTTP_BALANCE_PG_CLOSED],
+              -1);
     }
+
+    ngx_http_balance_stats_add(pcf->stats->waiting, -(ngx_int_t) pool->nwaiting);
 
     pcf->rt = NULL;
 }
@@ -143,6 +154,7 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
     ngx_http_balance_pg_t  *pg;
 
     ctx->pool = pool;
+    ctx->db_start = ngx_http_balance_usec();
 
     if (!ngx_queue_empty(&pool->idle)) {
         q = ngx_queue_head(&pool->idle);
@@ -158,6 +170,8 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "balance: pool \"%V\" has no connection up, "
                       "lookup refused", &pool->conf->name);
+        ngx_http_balance_stats_add(
+                  pool->conf->stats->refused[NGX_HTTP_BALANCE_REFUSED_DOWN], 1);
         return NGX_DECLINED;
     }
 
@@ -165,12 +179,15 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "balance: queue of pool \"%V\" is full (%ui waiting)",
                       &pool->conf->name, pool->nwaiting);
+        ngx_http_balance_stats_add(
+                  pool->conf->stats->refused[NGX_HTTP_BALANCE_REFUSED_FULL], 1);
         return NGX_BUSY;
     }
 
     ctx->state = NGX_HTTP_BALANCE_CTX_WAITING;
     ngx_queue_insert_tail(&pool->waiting, &ctx->queue);
     pool->nwaiting++;
+    ngx_http_balance_stats_add(pool->conf->stats->waiting, 1);
 
     ctx->wait.handler = ngx_http_balance_pool_wait_handler;
     ctx->wait.data = ctx;
@@ -191,6 +208,7 @@ ngx_http_balance_pool_detach(ngx_http_balance_ctx_t *ctx)
 
     if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
         ctx->pool->nwaiting--;
+        ngx_http_balance_stats_add(ctx->pool->conf->stats->waiting, -1);
 
     } else {
         /* a round in flight goes on: its result is read and dropped */
@@ -234,6 +252,7 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg,
 
         ngx_queue_remove(q);
         pool->nwaiting--;
+        ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
 
         if (ctx->wait.timer_set) {
             ngx_del_timer(&ctx->wait);
@@ -322,6 +341,8 @@ ngx_http_balance_pool_release(ngx_http_balance_pg_t *pg)
 {
     if (pg->error) {
         pg->error = 0;
+        ngx_http_balance_stats_add(
+            pg->server->stats->errors[NGX_HTTP_BALANCE_DB_ERROR_STATEMENT], 1);
         ngx_http_balance_pool_fail(&pg->round, pg->pool,
                                    NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
 
@@ -418,7 +439,7 @@ ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
         call->hex_len = n;
     }
 
-    ngx_http_balance_finish(ctx, NGX_HTTP_OK, 0);
+    ngx_http_balance_finish(ctx, 0, 0);
 }
 
 
@@ -443,7 +464,7 @@ ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg)
      * exit_process closes it.
      */
 
-    pg->state = NGX_HTTP_BALANCE_PG_IDLE;
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_IDLE);
     pg->log.action = "keeping the connection idle";
 
     ngx_queue_insert_head(&pool->idle, &pg->queue);
@@ -477,6 +498,9 @@ ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
     pg->failed = 0;
     pg->backoff = 0;
 
+    /* up, though not in the idle queue: next() queues it or uses it */
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_IDLE);
+
     ngx_http_balance_pool_next(pg);
 }
 
@@ -491,10 +515,29 @@ ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
 void
 ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 {
-    ngx_msec_t                backoff;
-    ngx_http_balance_pool_t  *pool;
+    ngx_msec_t                    backoff;
+    ngx_http_balance_pool_t      *pool;
+    ngx_http_balance_db_error_e   kind;
 
     pool = pg->pool;
+
+    switch (pg->state) {
+
+    case NGX_HTTP_BALANCE_PG_CONNECTING:
+        kind = NGX_HTTP_BALANCE_DB_ERROR_CONNECT;
+        break;
+
+    case NGX_HTTP_BALANCE_PG_PREPARING:
+        kind = pg->error ? NGX_HTTP_BALANCE_DB_ERROR_STATEMENT
+                         : NGX_HTTP_BALANCE_DB_ERROR_CONNECT;
+        break;
+
+    default:
+        kind = pg->timedout ? NGX_HTTP_BALANCE_DB_ERROR_TIMEOUT
+                            : NGX_HTTP_BALANCE_DB_ERROR_LOST;
+    }
+
+    ngx_http_balance_stats_add(pg->server->stats->errors[kind], 1);
 
     if (pg->state == NGX_HTTP_BALANCE_PG_IDLE) {
         ngx_queue_remove(&pg->queue);
@@ -511,12 +554,8 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pool_fail(&pg->round, pool,
                                NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
-    }
-
     if (pool->nup == 0 && pool->nconnecting == 0) {
-        if (!pool->down) {
+        if (!pool->down && !ngx_exiting) {
             ngx_log_error(NGX_LOG_ERR, pool->log, 0,
                           "balance: no connection of pool \"%V\" to "
                           "PostgreSQL is up, requests fail until one is",
@@ -526,6 +565,10 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
         ngx_http_balance_pool_fail(&pool->waiting, pool,
                                    NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
     }
 
     backoff = pg->backoff ? ngx_min(pg->backoff * 2, pool->conf->backoff_max)
@@ -553,6 +596,9 @@ ngx_http_balance_pool_fail(ngx_queue_t *queue, ngx_http_balance_pool_t *pool,
 
         if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
             pool->nwaiting--;
+            ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
+            ngx_http_balance_stats_add(
+                  pool->conf->stats->refused[NGX_HTTP_BALANCE_REFUSED_DOWN], 1);
         }
 
         if (ctx->wait.timer_set) {
@@ -581,6 +627,12 @@ ngx_http_balance_pool_wait_handler(ngx_event_t *ev)
 
     ngx_queue_remove(&ctx->queue);
     pool->nwaiting--;
+    ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
+    ngx_http_balance_stats_add(
+               pool->conf->stats->refused[pool->nup
+                                          ? NGX_HTTP_BALANCE_REFUSED_TIMEOUT
+                                          : NGX_HTTP_BALANCE_REFUSED_DOWN],
+               1);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "balance: no connection of pool \"%V\" was free "

@@ -5,6 +5,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
+# every block but the last must fail; the last starts and answers
 plan tests => repeat_each() * (blocks() * 2);
 
 $ENV{TEST_NGINX_PG_HOST} ||= '127.0.0.1';
@@ -232,3 +233,71 @@ invalid chain id "0" in "balance_chain_id"
 --- must_die
 --- error_log
 invalid value "max=1s" in "backoff" of balance_pool "a"
+
+
+
+=== TEST 21: a directive twice in a pool
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; connections 2; connections 3; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+"connections" is duplicate in balance_pool "a"
+
+
+
+=== TEST 22: a query_timeout PostgreSQL could not take
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; query_timeout 30d; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid time "30d" in "query_timeout" of balance_pool "a": from 1ms to 1d is expected
+
+
+
+=== TEST 23: a column name with a schema
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; table s.t key=x.id; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid name in "table" of balance_pool "a"
+
+
+
+=== TEST 24: a pool name that needs quoting
+--- http_config
+    balance_pool "a b" { server "host=127.0.0.1"; }
+--- config
+    location = /api { balance_pass "a b"; }
+--- must_die
+--- error_log
+invalid balance_pool name "a b"
+
+
+
+=== TEST 25: restricted methods with invalid bodies forwarded
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; }
+--- config
+    location = /api { balance_pass a; balance_fallback @b; balance_fallback_invalid on; balance_deny_methods sim_clearDbTables; } location @b { return 204; }
+--- must_die
+--- error_log
+"balance_fallback_invalid" cannot be used with "balance_deny_methods"
+
+
+
+=== TEST 26: an IPv6 literal host is taken as an address, no DNS
+--- http_config
+    balance_pool a { server "host=::1 port=1 dbname=x user=x"; }
+--- config
+    location = /api { balance_pass a; balance_chain_id 1; }
+--- request
+POST /api
+{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}
+--- response_body chomp
+{"jsonrpc":"2.0","result":"0x1","id":1}
