@@ -59,29 +59,76 @@ BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 
-# share of the CPUs busy over one second, in percent, from /proc/stat
-cpu_busy() {
-    local a b
-    a=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $5+$6 }' /proc/stat)
-    sleep 1
-    b=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $5+$6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-        busy = y[1] - x[1]; idle = y[2] - x[2]
-        printf "%.0f", busy + idle > 0 ? 100 * busy / (busy + idle) : 0 }'
+log() { echo "bench: $*" >&2; }
+
+# --- other load on the CPUs ----------------------------------------------------
+#
+# The numbers mean little if something else uses the CPUs.  For each point
+# the script compares the machine's busy CPU time (/proc/stat) with the CPU
+# time of its own processes: this shell and what it waited for (wrk,
+# pgbench), the PostgreSQL postmaster and its backends (ended backends are
+# in the postmaster's cutime), the running nginx's master and workers.  The
+# rest, in percent of all CPUs, is "other load".
+
+machine_ticks() {   # busy total
+    awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8; print b, b + $5 + $6 + $9 }' /proc/stat
 }
 
-# the numbers mean little if something else is using the CPUs
+own_ticks() {
+    local pids=$$ pm ng
+    pm=$(head -1 "$bench_pg/data/postmaster.pid" 2>/dev/null || true)
+    if [ -n "$pm" ]; then
+        pids+=" $pm $(pgrep -P "$pm" | tr '\n' ' ' || true)"
+    fi
+    if [ -n "${cur_nginx:-}" ] && [ -f "$bench_dir/$cur_nginx/nginx.pid" ]; then
+        ng=$(cat "$bench_dir/$cur_nginx/nginx.pid")
+        pids+=" $ng $(pgrep -P "$ng" | tr '\n' ' ' || true)"
+    fi
+    for p in $pids; do cat "/proc/$p/stat" 2>/dev/null || true; done \
+        | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+load_begin() {
+    L0=$(machine_ticks) O0=$(own_ticks)
+}
+
+load_end() {   # sets OTHER, percent of all CPUs
+    local l1 o1
+    l1=$(machine_ticks) o1=$(own_ticks)
+    OTHER=$(awk -v a="$L0" -v b="$l1" -v o0="$O0" -v o1="$o1" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        busy = y[1] - x[1]; total = y[2] - x[2]; other = busy - (o1 - o0)
+        if (other < 0) other = 0
+        printf "%.0f", (total > 0) ? 100 * other / total : 0 }')
+}
+
+# share of all CPUs busy over one second, in percent
+cpu_busy() {
+    local a b
+    a=$(machine_ticks); sleep 1; b=$(machine_ticks)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        total = y[2] - x[2]
+        printf "%.0f", (total > 0) ? 100 * (y[1] - x[1]) / total : 0 }'
+}
+
+# wait up to BENCH_IDLE_WAIT seconds for the CPUs to be mostly idle
+idle_wait=${BENCH_IDLE_WAIT:-30}
 busy_before=$(cpu_busy)
-if [ "$busy_before" -gt 20 ]; then
-    echo "bench: warning: the CPUs were ${busy_before}% busy before the run;" \
-         "the numbers will be low" >&2
+waited=1
+while [ "$busy_before" -gt 15 ] && [ "$waited" -lt "$idle_wait" ]; do
+    if [ "$waited" = 1 ]; then
+        log "the CPUs are ${busy_before}% busy; waiting up to ${idle_wait}s for them to calm down"
+    fi
+    busy_before=$(cpu_busy)
+    waited=$((waited + 1))
+done
+if [ "$busy_before" -gt 15 ]; then
+    log "warning: the CPUs are ${busy_before}% busy with something else; the numbers will be low"
 fi
 
 out="$bench_dir/bench"
 mkdir -p "$out"
 rm -f "$out"/*
-
-log() { echo "bench: $*" >&2; }
 
 # --- cleanup: only what this script started ---------------------------------
 
@@ -181,15 +228,18 @@ series() {
     local kind=$1 inst=$2 c
     for c in $conns; do
         sleep 1
+        load_begin
         run_wrk "$c" "$duration" "$kind-c$c"
+        load_end
+        R[$kind,$c,oth]=$OTHER
         R[$kind,$c,rps]=$W_rps R[$kind,$c,p50]=$(ms "$W_p50_us")
         R[$kind,$c,p99]=$(ms "$W_p99_us") R[$kind,$c,avg]=$(ms "$W_avg_us")
         R[$kind,$c,err]=$W_errors R[$kind,$c,codes]=$W_codes
         R[$kind,$c,sock]="$W_connect/$W_read/$W_write/$W_timeout"
         R[$kind,$c,bad]=$W_bad
-        printf 'bench: %-10s c=%-4s %10.1f req/s  p50 %8s ms  p99 %8s ms  errors %s (status %s; bad %s; sock c/r/w/t %s)\n' \
+        printf 'bench: %-10s c=%-4s %10.1f req/s  p50 %8s ms  p99 %8s ms  errors %s (status %s; bad %s; sock c/r/w/t %s)  other load %s%%\n' \
             "$kind" "$c" "$W_rps" "${R[$kind,$c,p50]}" "${R[$kind,$c,p99]}" \
-            "$W_errors" "$W_codes" "$W_bad" "${R[$kind,$c,sock]}" >&2
+            "$W_errors" "$W_codes" "$W_bad" "${R[$kind,$c,sock]}" "$OTHER" >&2
         if [ "$W_errors" -gt 0 ] && [ "${kind%%-*}" = module ]; then
             log "module errors at c=$c; $inst error log (warn and above):"
             errlog "$inst" | tail -20 >&2
@@ -201,6 +251,7 @@ start_nginx() {
     local name=$1 body=$2
     rm -f "$bench_dir/$name/logs/error.log"
     instances+=("$name")
+    cur_nginx=$name
     bench_nginx "$name" "$body"
 }
 
@@ -254,11 +305,14 @@ for c in $conns; do
         log "pgbench c=$c: n/a (max_connections $pg_max_conns)"
         continue
     fi
+    load_begin
     if ! run_pgbench "$c" "$duration" "c$c"; then
         log "pgbench c=$c failed:"; tail -5 "$out/pgbench-c$c.txt" >&2
         R[pg,$c,tps]=n/a R[pg,$c,p50]=n/a R[pg,$c,p99]=n/a R[pg,$c,avg]=n/a R[pg,$c,fail]=n/a
         continue
     fi
+    load_end
+    R[pg,$c,oth]=$OTHER
     R[pg,$c,tps]=$(awk '/^tps = / { print $3; exit }' "$out/pgbench-c$c.txt")
     R[pg,$c,fail]=$(awk '/^number of failed transactions:/ { print $5; exit }' "$out/pgbench-c$c.txt")
     # per-transaction log: client, transaction, latency (us), script, epoch, us
@@ -271,9 +325,9 @@ for c in $conns; do
                      print NR, s / NR, v[i50], v[i99] }')
     R[pg,$c,avg]=$(ms "$avg") R[pg,$c,p50]=$(ms "$p50") R[pg,$c,p99]=$(ms "$p99")
     rm -f "$out/pgbench-c$c".log*
-    printf 'bench: %-10s c=%-4s %10.1f tps    p50 %8s ms  p99 %8s ms  avg %s ms  (%s transactions logged, %s failed)\n' \
+    printf 'bench: %-10s c=%-4s %10.1f tps    p50 %8s ms  p99 %8s ms  avg %s ms  (%s transactions logged, %s failed)  other load %s%%\n' \
         pgbench "$c" "${R[pg,$c,tps]}" "${R[pg,$c,p50]}" "${R[pg,$c,p99]}" \
-        "${R[pg,$c,avg]}" "$n" "${R[pg,$c,fail]:-?}" >&2
+        "${R[pg,$c,avg]}" "$n" "${R[pg,$c,fail]:-?}" "$OTHER" >&2
 done
 
 # the module at each worker count
@@ -381,10 +435,10 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 ncpu=$(nproc)
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$top" status --porcelain -- ngx_http_balance_module.c src config 2>/dev/null | head -1)
+dirty=$(git -C "$top" status --porcelain -- ngx_http_balance_module.c src config 2>/dev/null || true)
 pgver=$(pg_super -tAc "SHOW server_version")
 nginxver=$(/usr/sbin/nginx -v 2>&1 | sed 's/.*nginx\///')
-wrkver=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')
+wrkver=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 
 gnuplot -e "datafile='$data'; outfile='$top/docs/benchmarks.png'; subtitle='$ncpu x $cpu, nginx $main_workers workers x $BENCH_CONNECTIONS PostgreSQL connections; wrk, nginx, PostgreSQL, pgbench on the same cores; $when'" \
     "$top/bench/bench.gp"

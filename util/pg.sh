@@ -56,9 +56,12 @@ shared_buffers = 128MB
 log_min_messages = warning
 CONF
     fi
+    # the port of this start wins over the one the cluster was made with
+    echo "$port" >"$dir/port"
     if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start \
-            >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
+        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 \
+            -o "-p $port" start >/dev/null \
+            || { tail -20 "$dir/server.log" >&2; exit 1; }
     fi
     psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1)
     if [ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" ]; then
@@ -77,13 +80,15 @@ ctl)
     # for fault tests: "ctl <dir> stop" and "ctl <dir> start"
     case "${3:?start or stop}" in
     stop) as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null ;;
-    start) as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start >/dev/null ;;
+    start) as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 \
+               -o "-p $(cat "$dir/port")" start >/dev/null ;;
     *) echo "pg.sh: ctl start|stop" >&2; exit 2 ;;
     esac
     ;;
 restart)
     as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
-    as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start >/dev/null
+    as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 \
+        -o "-p $(cat "$dir/port")" start >/dev/null
     ;;
 psql)
     port=${3:?port}; db=${4:?database}; user=${5:?user}
