@@ -23,21 +23,24 @@
 #   BENCH_WRK_THREADS=2  BENCH_PGBENCH_THREADS=2
 #   BENCH_ACCOUNTS=100000     rows in current_state
 #   BENCH_DOCS=1              write docs/benchmarks.{md,png} (0: print only)
+#   BENCH_IDLE_WAIT=30        seconds to wait for idle CPUs before starting
 #
 # PostgreSQL's max_connections (200 in util/pg.sh's cluster) is raised with
 # ALTER SYSTEM and a restart when the largest pgbench client count needs it.
 set -euo pipefail
 
-. "$(dirname "$0")/lib.sh"
-
+# the command as given, with the settings from the environment
 cmdline="bench/bench.sh${*:+ $*}"
 for v in BENCH_DURATION BENCH_CONNS BENCH_WORKERS BENCH_WORKERS_LIST \
          BENCH_CONNECTIONS BENCH_QUEUE BENCH_QUEUE_TIMEOUT BENCH_WRK_THREADS \
-         BENCH_PGBENCH_THREADS BENCH_ACCOUNTS BENCH_PORT BENCH_PG_PORT BENCH_DOCS; do
+         BENCH_PGBENCH_THREADS BENCH_ACCOUNTS BENCH_PORT BENCH_PG_PORT BENCH_DOCS \
+         BENCH_IDLE_WAIT; do
     if [ -n "${!v+set}" ]; then
         cmdline="$v=\"${!v}\" $cmdline"
     fi
 done
+
+. "$(dirname "$0")/lib.sh"
 
 duration=${BENCH_DURATION:-8}
 conns=${BENCH_CONNS:-5 20 100 500}
@@ -298,6 +301,7 @@ run_pgbench() {
 
 sleep 1
 run_pgbench 5 2 warmup || { cat "$out/pgbench-warmup.txt" >&2; exit 1; }
+rm -f "$out/pgbench-warmup".log*
 for c in $conns; do
     sleep 1
     if [ "$c" -gt $((pg_max_conns - 10)) ]; then
@@ -342,9 +346,14 @@ for w in $workers_list; do
 done
 BENCH_WORKERS=$main_workers
 
-busy_after=$(cpu_busy)
-if [ "$busy_after" -gt 20 ]; then
-    echo "bench: warning: the CPUs were ${busy_after}% busy right after the run" >&2
+max_other=0
+for k in "${!R[@]}"; do
+    case $k in
+    *,oth) if [ "${R[$k]}" -gt "$max_other" ]; then max_other=${R[$k]}; fi ;;
+    esac
+done
+if [ "$max_other" -gt 5 ]; then
+    log "warning: other processes used up to ${max_other}% of the CPUs during a point (column \"other load\")"
 fi
 
 # --- report ----------------------------------------------------------------
@@ -367,26 +376,28 @@ table1() {
 }
 
 table_detail() {
-    echo "| connections | module avg ms | module status codes | static p50 ms | static p99 ms | static errors | pgbench avg ms | pgbench failed |"
-    echo "|---:|---:|---|---:|---:|---:|---:|---:|"
+    echo "| connections | module avg ms | module status codes | static p50 ms | static p99 ms | static errors | pgbench avg ms | pgbench failed | other load % (module/static/pgbench) |"
+    echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|"
     local c
     for c in $conns; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s |\n' "$c" \
             "${R[module,$c,avg]}" "${R[module,$c,codes]}" \
             "${R[static,$c,p50]}" "${R[static,$c,p99]}" "${R[static,$c,err]}" \
-            "${R[pg,$c,avg]}" "${R[pg,$c,fail]:-?}"
+            "${R[pg,$c,avg]}" "${R[pg,$c,fail]:-?}" \
+            "${R[module,$c,oth]}" "${R[static,$c,oth]}" "${R[pg,$c,oth]:-n/a}"
     done
 }
 
 table2() {
-    echo "| workers | connections | module req/s | p50 ms | p99 ms | errors |"
-    echo "|---:|---:|---:|---:|---:|---:|"
+    echo "| workers | connections | module req/s | p50 ms | p99 ms | errors | other load % |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|"
     local w c
     for w in $workers_list; do
         for c in $conns; do
-            printf '| %s | %s | %s | %s | %s | %s |\n' "$w" "$c" \
+            printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$w" "$c" \
                 "$(int "${R[module-w$w,$c,rps]}")" "${R[module-w$w,$c,p50]}" \
-                "${R[module-w$w,$c,p99]}" "${R[module-w$w,$c,err]}"
+                "${R[module-w$w,$c,p99]}" "${R[module-w$w,$c,err]}" \
+                "${R[module-w$w,$c,oth]}"
         done
     done
 }
@@ -431,12 +442,16 @@ nan() { if [ "$1" = n/a ]; then echo NaN; else echo "$1"; fi; }
     done
 } >"$data"
 
+max_other_note=""
+if [ "$max_other" -gt 5 ]; then
+    max_other_note="; **the run was disturbed: rerun on an idle machine**"
+fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 ncpu=$(nproc)
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$top" status --porcelain -- ngx_http_balance_module.c src config 2>/dev/null || true)
-pgver=$(pg_super -tAc "SHOW server_version")
+pgver=$(pg_super -tAc "SHOW server_version" | awk '{ print $1 }')
 nginxver=$(/usr/sbin/nginx -v 2>&1 | sed 's/.*nginx\///')
 wrkver=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 
@@ -467,8 +482,10 @@ Produced by \`bench/bench.sh\`; rerun it to refresh this page and
   wrk and pgbench pick at random from the same $naddr addresses,
   $existing existing and $((naddr - existing)) missing accounts.
 - ${duration} s per point, after a 2 s warm-up per nginx configuration.
-- Other load: the CPUs were ${busy_before}% busy in the second before the run
-  and ${busy_after}% in the second after it (from /proc/stat).
+- Other load: the CPUs were ${busy_before}% busy just before the run; during
+  the points, processes other than the benchmark's own used at most
+  ${max_other}% of the CPUs (column "other load": /proc/stat's busy time less
+  the CPU time of wrk, pgbench, nginx and PostgreSQL)${max_other_note}.
 
 ## Module, static nginx and pgbench
 

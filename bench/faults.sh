@@ -180,6 +180,15 @@ fail() {
     failures+=("$1")
 }
 
+# $1 clients that give up after $2 s, from one curl process: prints how
+# many got no answer in time
+give_up() {
+    curl -s -Z --parallel-max "$1" -m "$2" -H 'Content-Type: application/json' \
+        -w '%{stderr}%{http_code}\n' \
+        -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBalance\",\"params\":[\"$probe_addr\",\"latest\"]}" \
+        "$url?n=[1-$1]" 2>&1 >/dev/null | grep -c '^000$' || true
+}
+
 # runs wrk in the background: $1 name, $2 connections, $3 seconds, env
 # for faults.lua in the rest
 wrk_start() {
@@ -357,13 +366,13 @@ run_faults() {
     for i in 1 2 3 4 5; do
         out=$(probe)
         if [[ $out == *'"code":-32603'* && ${out##*$'\n'} == 503* ]]; then
-            down_ms+=("$(echo "${out##* } * 1000" | bc -l | cut -d. -f1)")
+            down_ms+=("$(awk -v t="${out##* }" 'BEGIN { printf "%.1f", t * 1000 }')")
         else
             fail "while PostgreSQL is down, a probe got: ${out//$'\n'/ }"
         fi
         sleep 0.3
     done
-    echo "  probes while down: 503 -32603 in ${down_ms[*]} ms"
+    echo "  probes while down: 503 -32603 in ${down_ms[*]} ms (curl time_total)"
     at 8
     "$top/util/pg.sh" ctl "$bench_pg" start
     event "PostgreSQL started (pg_ctl start -w returned)"
@@ -404,7 +413,8 @@ run_faults() {
     # (d) nginx reloaded
     at 32
     old=$(workers "$name" | tr '\n' ' ')
-    /usr/sbin/nginx -c "$bench_dir/$name/nginx.conf" -p "$bench_dir/$name" -s reload
+    /usr/sbin/nginx -c "$bench_dir/$name/nginx.conf" -p "$bench_dir/$name" \
+        -s reload 2>"$bench_dir/reload.out" || { cat "$bench_dir/reload.out" >&2; exit 1; }
     event "nginx -s reload (old workers: $old)"
     local gone=
     for i in $(seq 200); do
@@ -421,6 +431,28 @@ run_faults() {
 
     wrk_wait || return 0
     rss1=$(rss_kb "$name")
+
+    # (e) clients that give up while their lookups wait on a locked table:
+    # 4 per worker in rounds on the connections, the others in the queue
+    local b1 b2 lock aborted
+    b1=$(backends)
+    bench_psql -c "BEGIN; LOCK TABLE current_state IN ACCESS EXCLUSIVE MODE;
+                   SELECT pg_sleep(3); COMMIT" >/dev/null &
+    lock=$!
+    bg_pids+=("$lock")
+    sleep 0.3
+    now_ms
+    aborted=$(give_up 50 0.5)
+    echo "  client abort: table locked for 3 s; 50 clients gave up after 500 ms," \
+         "$aborted of them before an answer"
+    wait "$lock" || true
+    sleep 0.2
+    b2=$(backends)
+    if probe_ok "$(probe)" && [ "$b1" = "$b2" ]; then
+        echo "  after the aborts: the same $(echo $b2 | wc -w) connections, answers correct"
+    else
+        fail "faults: after the client aborts, backends $b1 -> $b2 or a wrong answer"
+    fi
 
     echo
     print_timeline
@@ -443,6 +475,11 @@ run_faults() {
         | sed -E 's/^[0-9\/]+ ([0-9:]+) \[([a-z]+)\] [0-9]+#[0-9]+: (\*[0-9]+ )?/    \1 [\2] /' \
         | cut -c1-220 | head -40 || true
     echo "  recovery after PostgreSQL restart: ${recovery_ms:-none} ms to the first correct answer"
+    # the last -32603 after the restart, in the 100 ms buckets: when every
+    # worker had a connection again
+    last=$(awk -v s="$tstart" '$1 + 100 > s && $1 < s + 7000 && $3 > 0 { l = $1 + 100 - s }
+                               END { print l + 0 }' "$timeline")
+    echo "  last 503 -32603 after the restart: within $last ms of pg_ctl start (100 ms buckets)"
     echo "  worker RSS: $rss0 kB before (workers $(echo $b0 | wc -w) backends)," \
          "$rss1 kB after (new workers since the reload)"
     nginx_stop "$name"
@@ -451,7 +488,7 @@ run_faults() {
 # --- overload ---------------------------------------------------------------
 
 run_overload() {
-    local name=overload b0 b1 lock i maxus bound_ms=3200 aborted=0
+    local name=overload b0 b1 lock i maxus bound_ms=3200 aborted
     events="$bench_dir/overload.events"
     : >"$events"
 
@@ -480,15 +517,8 @@ run_overload() {
 
     # clients that give up while their lookup waits
     at 6
-    local curls=()
-    for i in $(seq 100); do
-        curl -s -o /dev/null -m 0.1 -H 'Content-Type: application/json' \
-            -d "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"eth_getBalance\",\"params\":[\"$probe_addr\",\"latest\"]}" \
-            "$url" &
-        curls+=($!)
-    done
-    for i in "${curls[@]}"; do wait "$i" || aborted=$((aborted + 1)); done
-    event "100 clients gave up after 100 ms ($aborted aborted by curl)"
+    aborted=$(give_up 100 0.1)
+    event "100 clients gave up after 100 ms ($aborted of them before an answer)"
 
     wait "$lock" || true
     event "lock released"
