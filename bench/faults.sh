@@ -532,6 +532,8 @@ run_overload() {
     report_answers "$name"
     report_log "$name"
 
+    echo "  wrk's own figures:"
+    sed -n '/Thread Stats/,/Non-2xx/p' "$wrk_out" | sed 's/^/  /'
     maxus=$(val latency_max_us)
     echo "  max latency $((maxus / 1000)) ms (bound $bound_ms ms)"
     [ "$((maxus / 1000))" -lt "$bound_ms" ] \

@@ -176,6 +176,9 @@ struct ngx_http_balance_ctx_s {
     ngx_event_t                    wait;
     ngx_http_balance_pool_t       *pool;
     ngx_http_balance_pg_t         *pg;
+
+    /* its statement was lost with a connection once already */
+    unsigned                       retried:1;
 };
 
 

@@ -30,6 +30,7 @@ static void ngx_http_balance_pool_answer(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
     ngx_http_balance_ctx_t *ctx);
 static void ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_requeue(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_fail(ngx_queue_t *queue,
     ngx_http_balance_pool_t *pool, ngx_int_t code);
 static void ngx_http_balance_pool_wait_handler(ngx_event_t *ev);
@@ -156,6 +157,11 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
     ctx->pool = pool;
     ctx->db_start = ngx_http_balance_usec();
 
+    /* armed while the request waits: now, or after a lost connection */
+    ctx->wait.handler = ngx_http_balance_pool_wait_handler;
+    ctx->wait.data = ctx;
+    ctx->wait.log = ctx->request->connection->log;
+
     if (!ngx_queue_empty(&pool->idle)) {
         q = ngx_queue_head(&pool->idle);
         ngx_queue_remove(q);
@@ -188,10 +194,6 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
     ngx_queue_insert_tail(&pool->waiting, &ctx->queue);
     pool->nwaiting++;
     ngx_http_balance_stats_add(pool->conf->stats->waiting, 1);
-
-    ctx->wait.handler = ngx_http_balance_pool_wait_handler;
-    ctx->wait.data = ctx;
-    ctx->wait.log = ctx->request->connection->log;
 
     ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
 
@@ -516,6 +518,7 @@ void
 ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 {
     ngx_msec_t                    backoff;
+    ngx_queue_t                  *q;
     ngx_http_balance_pool_t      *pool;
     ngx_http_balance_db_error_e   kind;
 
@@ -551,6 +554,11 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
     ngx_http_balance_pg_close(pg);
 
+    if (kind == NGX_HTTP_BALANCE_DB_ERROR_LOST) {
+        /* a balance read is idempotent: its requests get one more try */
+        ngx_http_balance_pool_requeue(pg);
+    }
+
     ngx_http_balance_pool_fail(&pg->round, pool,
                                NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
 
@@ -567,6 +575,16 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
                                    NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
     }
 
+    /* requeued requests go out at once on the connections that are free */
+    while (!ngx_queue_empty(&pool->idle) && !ngx_queue_empty(&pool->waiting)) {
+        q = ngx_queue_head(&pool->idle);
+        ngx_queue_remove(q);
+
+        ngx_http_balance_pool_round(ngx_queue_data(q, ngx_http_balance_pg_t,
+                                                   queue),
+                                    NULL);
+    }
+
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
@@ -577,6 +595,53 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
     /* half fixed, half random: workers do not reconnect in lockstep */
     ngx_add_timer(&pg->retry, backoff / 2 + ngx_random() % (backoff / 2 + 1));
+}
+
+
+/*
+ * The requests of a lost connection's round that were not retried yet go
+ * back to the head of the queue, in their order, with a fresh wait timer.
+ */
+
+static void
+ngx_http_balance_pool_requeue(ngx_http_balance_pg_t *pg)
+{
+    ngx_uint_t                n;
+    ngx_queue_t              *q, *prev;
+    ngx_http_balance_ctx_t   *ctx;
+    ngx_http_balance_pool_t  *pool;
+
+    pool = pg->pool;
+    n = 0;
+
+    for (q = ngx_queue_last(&pg->round);
+         q != ngx_queue_sentinel(&pg->round);
+         q = prev)
+    {
+        prev = ngx_queue_prev(q);
+        ctx = ngx_queue_data(q, ngx_http_balance_ctx_t, queue);
+
+        if (ctx->retried) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_head(&pool->waiting, q);
+
+        ctx->retried = 1;
+        ctx->state = NGX_HTTP_BALANCE_CTX_WAITING;
+        pool->nwaiting++;
+        ngx_http_balance_stats_add(pool->conf->stats->waiting, 1);
+
+        ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
+        n++;
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_INFO, &pg->log, 0,
+                      "balance: %ui requests of a lost connection are "
+                      "tried again", n);
+    }
 }
 
 

@@ -5,6 +5,8 @@
 SET client_min_messages = warning;
 
 DROP VIEW IF EXISTS slow_state;
+DROP VIEW IF EXISTS kill_state;
+DROP FUNCTION IF EXISTS kill_slow();
 DROP TABLE IF EXISTS current_state;
 DROP TABLE IF EXISTS accounts;
 
@@ -45,3 +47,23 @@ INSERT INTO accounts (address, wei) VALUES
 CREATE VIEW slow_state AS
     WITH pause AS MATERIALIZED (SELECT pg_sleep(1))
     SELECT c.id, c.balance FROM current_state c, pause;
+
+-- a lookup through this view terminates, 200 ms in, every other backend
+-- running a statement over slow_state: a connection lost mid-statement
+CREATE FUNCTION kill_slow() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM pg_sleep(0.2);
+    SELECT count(pg_terminate_backend(pid)) INTO n
+        FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid()
+          AND state = 'active'
+          AND query LIKE '%slow\_state%';
+    RETURN n;
+END
+$$;
+
+CREATE VIEW kill_state AS
+    WITH k AS MATERIALIZED (SELECT kill_slow())
+    SELECT c.id, c.balance FROM current_state c, k;
