@@ -223,7 +223,6 @@ ngx_http_balance_create_loc_conf(ngx_conf_t *cf)
      *     conf->chain_id = { 0, NULL };
      *     conf->net_version = { 0, NULL };
      *     conf->fallback = { 0, NULL };
-     *     conf->deny_names = NULL;
      */
 
     conf->max_batch = NGX_CONF_UNSET_UINT;
@@ -241,9 +240,6 @@ ngx_http_balance_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_balance_loc_conf_t *prev = parent;
     ngx_http_balance_loc_conf_t *conf = child;
 
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 100);
     ngx_conf_merge_value(conf->strict, prev->strict, 0);
     ngx_conf_merge_str_value(conf->chain_id, prev->chain_id, "");
@@ -251,24 +247,6 @@ ngx_http_balance_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->fallback, prev->fallback, "");
     ngx_conf_merge_value(conf->fallback_invalid, prev->fallback_invalid, 0);
     ngx_conf_merge_ptr_value(conf->deny, prev->deny, NULL);
-
-    if (conf->deny == prev->deny) {
-        conf->deny_names = prev->deny_names;
-
-    } else if (conf->deny) {
-        conf->deny_names = ngx_palloc(cf->pool,
-                                      conf->deny->nelts * sizeof(char *));
-        if (conf->deny_names == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        value = conf->deny->elts;
-
-        for (i = 0; i < conf->deny->nelts; i++) {
-            /* the parser NUL-terminates every word */
-            conf->deny_names[i] = (const char *) value[i].data;
-        }
-    }
 
     if (conf->fallback_invalid && conf->deny) {
         /*
@@ -352,6 +330,11 @@ ngx_http_balance_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "takes the name of a balance_pool, not \"\"";
+    }
+
     blcf->pool_name = value[1];
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -429,12 +412,13 @@ ngx_http_balance_deny_methods(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_balance_loc_conf_t *blcf = conf;
 
-    ngx_str_t   *value, *name;
-    ngx_uint_t   i;
+    const char  **name;
+    ngx_str_t    *value;
+    ngx_uint_t    i;
 
     /* repeated directives add to the list, as "env" and "ssl_ciphers" do */
     if (blcf->deny == NGX_CONF_UNSET_PTR) {
-        blcf->deny = ngx_array_create(cf->pool, 16, sizeof(ngx_str_t));
+        blcf->deny = ngx_array_create(cf->pool, 16, sizeof(char *));
         if (blcf->deny == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -443,12 +427,17 @@ ngx_http_balance_deny_methods(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            return "takes no empty method name";
+        }
+
         name = ngx_array_push(blcf->deny);
         if (name == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        *name = value[i];
+        /* the parser NUL-terminates every word: jsonrpc.c takes C strings */
+        *name = (const char *) value[i].data;
     }
 
     return NGX_CONF_OK;

@@ -74,6 +74,13 @@ ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    if (value[1].len == 0 || value[1].len > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid balance_pool name \"%V\": 1 to 64 "
+                           "characters are expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 0; i < value[1].len; i++) {
         c = value[1].data[i];
 

@@ -34,10 +34,26 @@ static u_char  ngx_http_balance_405[] =
 ngx_int_t
 ngx_http_balance_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t                     rc;
+    ngx_http_balance_ctx_t       *ctx;
+    ngx_http_balance_loc_conf_t  *blcf;
 
     if (!(r->method & NGX_HTTP_POST)) {
-        return ngx_http_balance_not_allowed(r);
+        blcf = ngx_http_get_module_loc_conf(r, ngx_http_balance_module);
+
+        if (blcf->fallback.len == 0) {
+            return ngx_http_balance_not_allowed(r);
+        }
+
+        /* not JSON-RPC for us (a CORS preflight, a health check) */
+        ctx = ngx_http_balance_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_balance_account(ctx, NGX_HTTP_BALANCE_OUTCOME_FALLBACK);
+
+        return ngx_http_named_location(r, &blcf->fallback);
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_balance_body_handler);
@@ -80,6 +96,44 @@ ngx_http_balance_not_allowed(ngx_http_request_t *r)
 
     return ngx_http_balance_send(r, NGX_HTTP_NOT_ALLOWED, ngx_http_balance_405,
                                  sizeof(ngx_http_balance_405) - 1);
+}
+
+
+/*
+ * The request's context, also after ngx_http_named_location() cleared the
+ * module contexts for the fallback: it is found again through the pool
+ * cleanup that frees its JSON, as ngx_lua finds its own.
+ */
+
+ngx_http_balance_ctx_t *
+ngx_http_balance_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_balance_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_balance_module);
+
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler != ngx_http_balance_free_json) {
+            continue;
+        }
+
+        ctx = (ngx_http_balance_ctx_t *)
+                  ((u_char *) cln->data
+                   - offsetof(ngx_http_balance_ctx_t, rpc));
+
+        /* subrequests share the pool: only this request's own */
+        if (ctx->request == r) {
+            ngx_http_set_ctx(r, ctx, ngx_http_balance_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -145,7 +199,7 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
     rcf.max_batch = blcf->max_batch;
     rcf.strict = blcf->strict ? 1 : 0;
     rcf.fallback = blcf->fallback.len ? 1 : 0;
-    rcf.deny = blcf->deny_names;
+    rcf.deny = blcf->deny ? blcf->deny->elts : NULL;
     rcf.ndeny = blcf->deny ? blcf->deny->nelts : 0;
     rcf.chain_id = blcf->chain_id.len ? (char *) blcf->chain_id.data : NULL;
     rcf.net_version = blcf->net_version.len ? (char *) blcf->net_version.data
@@ -484,7 +538,11 @@ ngx_http_balance_account(ngx_http_balance_ctx_t *ctx,
                                    ctx->rpc.batch ? ctx->rpc.ncalls : 0,
                                    ngx_http_balance_usec() - ctx->start);
 
-    if (outcome == NGX_HTTP_BALANCE_OUTCOME_FALLBACK) {
+    /* calls count when they were answered one by one */
+    if (outcome == NGX_HTTP_BALANCE_OUTCOME_FALLBACK
+        || outcome == NGX_HTTP_BALANCE_OUTCOME_DENIED
+        || outcome == NGX_HTTP_BALANCE_OUTCOME_GONE)
+    {
         return;
     }
 
@@ -525,7 +583,6 @@ ngx_http_balance_cleanup(void *data)
                        "balance: request gone before its answer");
 
         ngx_http_balance_pool_detach(ctx);
+        ngx_http_balance_account(ctx, NGX_HTTP_BALANCE_OUTCOME_GONE);
     }
-
-    ctx->state = NGX_HTTP_BALANCE_CTX_DONE;
 }

@@ -151,6 +151,26 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     }
 
     id = json_object_get(req, "id");
+    method = json_object_get(req, "method");
+
+    /*
+     * The policy looks at every object that names a method, valid request
+     * or not: a backend may be lenient where this parser is strict.
+     */
+
+    if (json_is_string(method)) {
+        name = json_string_value(method);
+
+        for (i = 0; i < conf->ndeny; i++) {
+            if (strcmp(name, conf->deny[i]) == 0
+                && json_string_length(method) == strlen(name))
+            {
+                call->id = ngx_http_balance_rpc_valid_id(id) ? id : NULL;
+                rpc->other = name;
+                return NGX_HTTP_BALANCE_RPC_DENY;
+            }
+        }
+    }
 
     if (id != NULL && !ngx_http_balance_rpc_valid_id(id)) {
         /* an id of the wrong type cannot be echoed: answer with null */
@@ -161,7 +181,6 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     }
 
     version = json_object_get(req, "jsonrpc");
-    method = json_object_get(req, "method");
 
     if (version == NULL
         || !json_is_string(version)
@@ -180,15 +199,6 @@ ngx_http_balance_rpc_call(ngx_http_balance_rpc_t *rpc,
     call->id = id;
     name = json_string_value(method);
     params = json_object_get(req, "params");
-
-    for (i = 0; i < conf->ndeny; i++) {
-        if (strcmp(name, conf->deny[i]) == 0
-            && json_string_length(method) == strlen(name))
-        {
-            rpc->other = name;
-            return NGX_HTTP_BALANCE_RPC_DENY;
-        }
-    }
 
     if (json_string_length(method) != strlen(name)) {
         /* a method name with a NUL inside matches nothing we know */

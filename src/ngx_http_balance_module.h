@@ -80,8 +80,7 @@ typedef struct {
     ngx_str_t                      net_version;   /* JSON "..." */
     ngx_str_t                      fallback;
     ngx_flag_t                     fallback_invalid;
-    ngx_array_t                   *deny;          /* ngx_str_t */
-    const char                   **deny_names;    /* for jsonrpc.c */
+    ngx_array_t                   *deny;          /* const char * */
 } ngx_http_balance_loc_conf_t;
 
 
@@ -198,6 +197,7 @@ ngx_int_t ngx_http_balance_handler(ngx_http_request_t *r);
 void ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
     ngx_int_t code);
 ngx_http_balance_ctx_t *ngx_http_balance_create_ctx(ngx_http_request_t *r);
+ngx_http_balance_ctx_t *ngx_http_balance_get_ctx(ngx_http_request_t *r);
 
 /* pool.c */
 ngx_int_t ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,

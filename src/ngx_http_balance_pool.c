@@ -526,6 +526,7 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
     switch (pg->state) {
 
+    case NGX_HTTP_BALANCE_PG_CLOSED:      /* PQconnectStartParams() failed */
     case NGX_HTTP_BALANCE_PG_CONNECTING:
         kind = NGX_HTTP_BALANCE_DB_ERROR_CONNECT;
         break;

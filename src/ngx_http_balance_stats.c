@@ -28,7 +28,12 @@ static ngx_int_t ngx_http_balance_stats_slots(ngx_http_balance_stats_t *st,
     ngx_http_balance_main_conf_t *bmcf, ngx_log_t *log);
 static ngx_int_t ngx_http_balance_status_handler(ngx_http_request_t *r);
 static u_char *ngx_http_balance_status_render(ngx_http_balance_stats_t *st,
-    ngx_http_balance_main_conf_t *bmcf, u_char *p, u_char *last);
+    u_char *p, u_char *last);
+static u_char *ngx_http_balance_status_series(u_char *p, u_char *last,
+    char *name, ngx_http_balance_server_stats_t *ss, char *label,
+    char *value, ngx_atomic_uint_t n);
+static u_char *ngx_http_balance_status_escape(u_char *p, u_char *last,
+    u_char *s, size_t len);
 
 
 static ngx_str_t  ngx_http_balance_stats_zone_name =
@@ -47,7 +52,7 @@ static uint64_t  ngx_http_balance_latency_le[NGX_HTTP_BALANCE_LATENCY_BUCKETS]
 
 static char  *ngx_http_balance_outcome_names[] = {
     "ok", "invalid", "denied", "method_not_allowed", "unavailable",
-    "overloaded", "fallback"
+    "overloaded", "fallback", "gone"
 };
 
 static char  *ngx_http_balance_method_names[] = {
@@ -302,7 +307,7 @@ ngx_http_balance_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_http_balance_status_render(st, bmcf, b->pos, b->end);
+    b->last = ngx_http_balance_status_render(st, b->pos, b->end);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -326,12 +331,11 @@ ngx_http_balance_status_handler(ngx_http_request_t *r)
 
 
 static u_char *
-ngx_http_balance_status_render(ngx_http_balance_stats_t *st,
-    ngx_http_balance_main_conf_t *bmcf, u_char *p, u_char *last)
+ngx_http_balance_status_render(ngx_http_balance_stats_t *st, u_char *p,
+    u_char *last)
 {
-    u_char                           *pool, *server;
     uint64_t                          n;
-    ngx_uint_t                        i, j, k;
+    ngx_uint_t                        i, j;
     ngx_http_balance_pool_stats_t    *ps;
     ngx_http_balance_server_stats_t  *ss;
 
@@ -405,8 +409,9 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st,
 
     for (i = 0; i < st->npools; i++) {
         ps = &st->pools[i];
-        p = ngx_slprintf(p, last, "balance_queue_waiting{pool=\"%*s\"} %uA\n",
-                         ps->len, ps->name, ps->waiting);
+        p = ngx_slprintf(p, last, "balance_queue_waiting{pool=\"");
+        p = ngx_http_balance_status_escape(p, last, ps->name, ps->len);
+        p = ngx_slprintf(p, last, "\"} %uA\n", ps->waiting);
     }
 
     p = ngx_slprintf(p, last,
@@ -418,58 +423,115 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st,
         ps = &st->pools[i];
 
         for (j = 0; j < NGX_HTTP_BALANCE_REFUSED_N; j++) {
-            p = ngx_slprintf(p, last,
-                             "balance_queue_rejected_total{pool=\"%*s\","
-                             "reason=\"%s\"} %uA\n", ps->len, ps->name,
+            p = ngx_slprintf(p, last, "balance_queue_rejected_total{pool=\"");
+            p = ngx_http_balance_status_escape(p, last, ps->name, ps->len);
+            p = ngx_slprintf(p, last, "\",reason=\"%s\"} %uA\n",
                              ngx_http_balance_refused_names[j],
                              ps->refused[j]);
         }
     }
 
+    /* one family after the other, each with all its series */
+
     p = ngx_slprintf(p, last,
             "# HELP balance_db_statements_total Lookup statements sent.\n"
-            "# TYPE balance_db_statements_total counter\n"
+            "# TYPE balance_db_statements_total counter\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        p = ngx_http_balance_status_series(p, last,
+                                           "balance_db_statements_total", ss,
+                                           NULL, NULL, ss->statements);
+    }
+
+    p = ngx_slprintf(p, last,
             "# HELP balance_db_keys_total Distinct addresses looked up.\n"
-            "# TYPE balance_db_keys_total counter\n"
+            "# TYPE balance_db_keys_total counter\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        p = ngx_http_balance_status_series(p, last, "balance_db_keys_total",
+                                           ss, NULL, NULL, ss->keys);
+    }
+
+    p = ngx_slprintf(p, last,
             "# HELP balance_db_errors_total Database failures, by kind.\n"
-            "# TYPE balance_db_errors_total counter\n"
+            "# TYPE balance_db_errors_total counter\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+
+        for (j = 0; j < NGX_HTTP_BALANCE_DB_ERROR_N; j++) {
+            p = ngx_http_balance_status_series(p, last,
+                                        "balance_db_errors_total", ss, "kind",
+                                        ngx_http_balance_db_error_names[j],
+                                        ss->errors[j]);
+        }
+    }
+
+    p = ngx_slprintf(p, last,
             "# HELP balance_db_connections Connections, by state.\n"
             "# TYPE balance_db_connections gauge\n");
 
     for (i = 0; i < st->nservers; i++) {
         ss = &st->servers[i];
-        pool = ss->name;
-        server = ss->name + ngx_strlen(pool) + 1;
-        k = ss->len - (server - ss->name);
-
-        p = ngx_slprintf(p, last,
-                         "balance_db_statements_total{pool=\"%s\","
-                         "server=\"%*s\"} %uA\n"
-                         "balance_db_keys_total{pool=\"%s\",server=\"%*s\"} "
-                         "%uA\n",
-                         pool, k, server, ss->statements,
-                         pool, k, server, ss->keys);
-
-        for (j = 0; j < NGX_HTTP_BALANCE_DB_ERROR_N; j++) {
-            p = ngx_slprintf(p, last,
-                             "balance_db_errors_total{pool=\"%s\","
-                             "server=\"%*s\",kind=\"%s\"} %uA\n",
-                             pool, k, server,
-                             ngx_http_balance_db_error_names[j],
-                             ss->errors[j]);
-        }
 
         for (j = 0; j < NGX_HTTP_BALANCE_PG_STATES; j++) {
-            p = ngx_slprintf(p, last,
-                             "balance_db_connections{pool=\"%s\","
-                             "server=\"%*s\",state=\"%s\"} %uA\n",
-                             pool, k, server,
-                             ngx_http_balance_pg_state_names[j],
-                             ss->connections[j]);
+            p = ngx_http_balance_status_series(p, last,
+                                        "balance_db_connections", ss, "state",
+                                        ngx_http_balance_pg_state_names[j],
+                                        ss->connections[j]);
         }
     }
 
-    (void) bmcf;
+    return p;
+}
+
+
+/* name{pool="...",server="..."[,label="value"]} n, label values escaped */
+
+static u_char *
+ngx_http_balance_status_series(u_char *p, u_char *last, char *name,
+    ngx_http_balance_server_stats_t *ss, char *label, char *value,
+    ngx_atomic_uint_t n)
+{
+    size_t  len;
+
+    len = ngx_strlen(ss->name);
+
+    p = ngx_slprintf(p, last, "%s{pool=\"", name);
+    p = ngx_http_balance_status_escape(p, last, ss->name, len);
+    p = ngx_slprintf(p, last, "\",server=\"");
+    p = ngx_http_balance_status_escape(p, last, ss->name + len + 1,
+                                       ss->len - len - 1);
+
+    if (label) {
+        p = ngx_slprintf(p, last, "\",%s=\"%s", label, value);
+    }
+
+    return ngx_slprintf(p, last, "\"} %uA\n", n);
+}
+
+
+static u_char *
+ngx_http_balance_status_escape(u_char *p, u_char *last, u_char *s,
+    size_t len)
+{
+    while (len-- && p + 2 <= last) {
+        if (*s == '\\' || *s == '"') {
+            *p++ = '\\';
+            *p++ = *s++;
+
+        } else if (*s == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+            s++;
+
+        } else {
+            *p++ = *s++;
+        }
+    }
 
     return p;
+
 }

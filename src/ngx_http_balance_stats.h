@@ -22,6 +22,7 @@ typedef enum {
     NGX_HTTP_BALANCE_OUTCOME_UNAVAILABLE,   /* 503 -32603: database trouble */
     NGX_HTTP_BALANCE_OUTCOME_OVERLOADED,    /* 503 -32005: queue full, wait */
     NGX_HTTP_BALANCE_OUTCOME_FALLBACK,      /* handed to the fallback */
+    NGX_HTTP_BALANCE_OUTCOME_GONE,          /* the client left first */
     NGX_HTTP_BALANCE_OUTCOME_N
 } ngx_http_balance_outcome_e;
 

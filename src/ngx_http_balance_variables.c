@@ -7,7 +7,7 @@
 /*
  * $balance_method    the JSON-RPC method, "batch", or empty
  * $balance_outcome   ok, invalid, denied, method_not_allowed, unavailable,
- *                    overloaded or fallback
+ *                    overloaded, fallback or gone
  * $balance_db_time   seconds the request's lookups spent in the pool
  *                    (waiting and the statement), with microseconds
  */
@@ -53,7 +53,8 @@ static ngx_str_t  ngx_http_balance_outcomes[] = {
     ngx_string("method_not_allowed"),
     ngx_string("unavailable"),
     ngx_string("overloaded"),
-    ngx_string("fallback")
+    ngx_string("fallback"),
+    ngx_string("gone")
 };
 
 
@@ -96,7 +97,7 @@ ngx_http_balance_method_variable(ngx_http_request_t *r,
     json_t                  *method;
     ngx_http_balance_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_balance_module);
+    ctx = ngx_http_balance_get_ctx(r);
 
     if (ctx == NULL || ctx->rpc.root == NULL) {
         v->not_found = 1;
@@ -133,7 +134,7 @@ ngx_http_balance_outcome_variable(ngx_http_request_t *r,
 {
     ngx_http_balance_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_balance_module);
+    ctx = ngx_http_balance_get_ctx(r);
 
     if (ctx == NULL || ctx->state != NGX_HTTP_BALANCE_CTX_DONE) {
         v->not_found = 1;
@@ -158,7 +159,7 @@ ngx_http_balance_db_time_variable(ngx_http_request_t *r,
     uint64_t                 usec;
     ngx_http_balance_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_balance_module);
+    ctx = ngx_http_balance_get_ctx(r);
 
     if (ctx == NULL || ctx->db_start == 0 || ctx->db_end == 0) {
         v->not_found = 1;

@@ -291,7 +291,18 @@ invalid balance_pool name "a b"
 
 
 
-=== TEST 26: an IPv6 literal host is taken as an address, no DNS
+=== TEST 26: an empty pool name in balance_pass
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; }
+--- config
+    location = /api { balance_pass ""; }
+--- must_die
+--- error_log
+"balance_pass" directive takes the name of a balance_pool, not ""
+
+
+
+=== TEST 27: an IPv6 literal host is taken as an address, no DNS
 --- http_config
     balance_pool a { server "host=::1 port=1 dbname=x user=x"; }
 --- config

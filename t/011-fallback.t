@@ -6,7 +6,7 @@ use Test::Nginx::Socket;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (blocks() * 3 + 6);
+plan tests => repeat_each() * (blocks() * 3 + 9);
 
 $ENV{TEST_NGINX_PG_HOST} ||= '127.0.0.1';
 $ENV{TEST_NGINX_PG_PORT} ||= 5432;
@@ -185,5 +185,54 @@ __DATA__
 . '{"jsonrpc":"2.0","id":2,"method":"eth_getBalance","params":["0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"]}]'
 --- response_body chomp
 [{"jsonrpc":"2.0","result":"OK","id":1},{"jsonrpc":"2.0","result":"0x1","id":2}]
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: with a fallback, other HTTP methods go to it too (CORS preflight)
+--- config
+    location = /api {
+        balance_pass test;
+        balance_fallback @backend;
+    }
+
+    location @backend {
+        add_header X-Outcome $balance_outcome;
+        return 204;
+    }
+--- request
+OPTIONS /api
+--- more_headers
+Origin: http://localhost:8080
+Access-Control-Request-Method: POST
+--- error_code: 204
+--- response_headers
+X-Outcome: fallback
+--- response_body chomp
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: the variables survive the hand-off to the named location
+--- config
+    location = /api {
+        balance_pass test;
+        balance_fallback @backend;
+    }
+
+    location @backend {
+        add_header X-Method $balance_method;
+        add_header X-Outcome $balance_outcome;
+        return 200 "forwarded";
+    }
+--- request eval
+"POST /api\n$::small"
+--- response_headers
+X-Method: eth_blockNumber
+X-Outcome: fallback
+--- response_body chomp
+forwarded
 --- no_error_log
 [error]

@@ -150,3 +150,38 @@ POST /api
 --- error_code: 200
 --- no_error_log
 [error]
+
+
+
+=== TEST 9: an entry that is not a valid request still cannot smuggle one
+--- request
+POST /api
+[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"},{"id":2,"method":"sim_clearDbTables"}]
+--- response_body chomp
+{"jsonrpc":"2.0","error":{"code":-32001,"message":"Method not allowed: this method is restricted"},"id":null}
+--- error_code: 403
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: the list set at http level applies to every location
+--- http_config
+    balance_pool test {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        connections 1;
+    }
+
+    balance_deny_methods sim_clearDbTables;
+--- config
+    location = /api {
+        balance_pass test;
+    }
+--- request
+POST /api
+[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"sim_clearDbTables"}]
+--- response_body chomp
+{"jsonrpc":"2.0","error":{"code":-32001,"message":"Method not allowed: this method is restricted"},"id":null}
+--- error_code: 403
+--- no_error_log
+[alert]
