@@ -10,7 +10,8 @@ case "$bench_name" in
     bench) bench_slot=0 ;;
     faults) bench_slot=1 ;;
     syscalls) bench_slot=2 ;;
-    *) bench_slot=3 ;;
+    statements) bench_slot=3 ;;
+    *) bench_slot=4 ;;
 esac
 bench_dir="$top/run/bench-$bench_name"
 bench_pg="$bench_dir/pg"
