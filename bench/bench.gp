@@ -5,10 +5,11 @@
 
 if (!exists("subtitle")) subtitle = ""
 
-set terminal pngcairo size 1200,520 font "sans,10"
+set terminal pngcairo size 1300,600 font "sans,10"
 set output outfile
 set datafile missing "NaN"
-set key top left box opaque
+set key at screen 0.5, screen 0.045 center center horizontal maxcols 3 maxrows 1 box width 1
+set bmargin 7
 set grid
 set logscale x 2
 set xtics (5, 20, 100, 500)
@@ -26,9 +27,9 @@ plot datafile using 1:4 with linespoints lw 2 pt 5 title "nginx return 200 (stat
 
 set ylabel "p99 latency, ms (log scale)"
 set logscale y 10
+unset key
 set yrange [*:*]
 set format y "%g"
-set key top left
 plot datafile using 1:5 with linespoints lw 2 pt 5 title "nginx return 200 (static)", \
      datafile using 1:3 with linespoints lw 2 pt 7 title "module eth\\_getBalance", \
      datafile using 1:7 with linespoints lw 2 pt 9 title "pgbench -M prepared"

@@ -446,6 +446,10 @@ max_other_note=""
 if [ "$max_other" -gt 5 ]; then
     max_other_note="; **the run was disturbed: rerun on an idle machine**"
 fi
+max_other_plot=""
+if [ "$max_other" -gt 5 ]; then
+    max_other_plot="; DISTURBED: other processes used up to ${max_other}% of the CPUs"
+fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 ncpu=$(nproc)
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -455,7 +459,7 @@ pgver=$(pg_super -tAc "SHOW server_version" | awk '{ print $1 }')
 nginxver=$(/usr/sbin/nginx -v 2>&1 | sed 's/.*nginx\///')
 wrkver=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 
-gnuplot -e "datafile='$data'; outfile='$top/docs/benchmarks.png'; subtitle='$ncpu x $cpu, nginx $main_workers workers x $BENCH_CONNECTIONS PostgreSQL connections; wrk, nginx, PostgreSQL, pgbench on the same cores; $when'" \
+gnuplot -e "datafile='$data'; outfile='$top/docs/benchmarks.png'; subtitle='$ncpu x $cpu, nginx $main_workers workers x $BENCH_CONNECTIONS PostgreSQL connections; wrk, nginx, PostgreSQL, pgbench on the same cores; $when${max_other_plot}'" \
     "$top/bench/bench.gp"
 
 {

@@ -3,24 +3,26 @@
 # addresses of known balance (bench/faults.lua checks every answer) to an
 # nginx with 2 workers while PostgreSQL and nginx are disturbed.
 #
-#   bench/faults.sh            faults, then overload (about 2 minutes)
-#   bench/faults.sh faults     one wrk run of FAULTS_SECONDS (45) with, at
+#   bench/faults.sh            faults, then overload (a little over a minute)
+#   bench/faults.sh faults     one 45 s wrk run (64 connections) with, at
 #                              known times: PostgreSQL restarted (down 3 s),
 #                              a backend killed with pg_terminate_backend,
 #                              a backend frozen with SIGSTOP (5 s), nginx
-#                              reloaded
+#                              reloaded; then 50 clients that give up while
+#                              their lookups wait on a locked table
 #   bench/faults.sh overload   500 connections against 1 connection per
-#                              worker and a queue of 64, a table lock that
-#                              makes statements hit statement_timeout, and
-#                              clients that give up while waiting
-#   bench/faults.sh soak       1,000,000 requests; worker RSS after the
-#                              first 10,000 and at the end
+#                              worker and a queue of 64, and a table lock
+#                              that makes statements hit statement_timeout
+#   bench/faults.sh soak       1,000,000 requests (100 connections); worker
+#                              RSS after the first 10,000 and at the end
 #
-# Fails (exit 1) when a request got no answer, an answer was wrong, a
-# worker crashed, a latency exceeded its bound (overload) or RSS grew by
-# more than 4 MB (soak).  Runs as root on Debian 12; everything it starts
-# (PostgreSQL under run/bench-faults/pg, nginx, wrk, probes) is stopped on
-# exit, Ctrl-C included.
+# Requests carry "Connection: close" (FAULTS_KEEPALIVE=1: keepalive, to
+# see the race of keepalive clients with a reload).  Fails (exit 1) when a
+# request got no answer, an answer was wrong, a worker crashed, a latency
+# exceeded its bound (overload) or RSS grew by more than 4 MB (soak).
+# Runs as root on Debian 12; everything it starts (PostgreSQL under
+# run/bench-faults/pg, nginx, wrk, probes) is stopped on exit, Ctrl-C
+# included.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -30,7 +32,7 @@ case "$mode" in
     *) echo "usage: $0 [all|faults|overload|soak]" >&2; exit 2 ;;
 esac
 
-FAULTS_SECONDS=${FAULTS_SECONDS:-45}
+FAULTS_SECONDS=45       # the events below happen up to 32 s in
 OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-16}
 SOAK_REQUESTS=${SOAK_REQUESTS:-1000000}
 SOAK_FIRST=${SOAK_FIRST:-10000}
@@ -91,6 +93,7 @@ $pool
     server {
         listen 127.0.0.1:$BENCH_PORT;
         location = /api { balance_pass bench; }
+        location = /metrics { balance_status; }
     }
 }
 CONF
@@ -101,16 +104,15 @@ CONF
 
 # graceful quit; TERM, then KILL, for a master that does not go
 nginx_stop() {
-    local dir="$bench_dir/$1" master i
+    local dir="$bench_dir/$1" master
     [ -f "$dir/nginx.pid" ] || return 0
     master=$(cat "$dir/nginx.pid")
-    /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir" -s quit 2>/dev/null
-    for i in $(seq 100); do kill -0 "$master" 2>/dev/null || return 0; sleep 0.1; done
+    /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir" -s quit 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$master" 2>/dev/null || return 0; sleep 0.1; done
     echo "faults: nginx $1 did not quit in 10 s, terminating it" >&2
-    kill -TERM "$master" 2>/dev/null
-    for i in $(seq 50); do kill -0 "$master" 2>/dev/null || return 0; sleep 0.1; done
-    pkill -KILL -P "$master" 2>/dev/null
-    kill -KILL "$master" 2>/dev/null
+    kill -TERM "$master" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$master" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL $(pgrep -P "$master") "$master" 2>/dev/null || true
 }
 
 workers() {
@@ -166,8 +168,7 @@ probe_ok() {
 }
 
 wait_ready() {
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         probe_ok "$(probe 1)" && return 0
         sleep 0.1
     done
@@ -181,12 +182,16 @@ fail() {
 }
 
 # $1 clients that give up after $2 s, from one curl process: prints how
-# many got no answer in time
+# many gave up, and the status codes of the others
 give_up() {
-    curl -s -Z --parallel-max "$1" -m "$2" -H 'Content-Type: application/json' \
+    curl -s --no-progress-meter -Z --parallel-immediate --parallel-max "$1" -m "$2" \
+        -H 'Content-Type: application/json' \
         -w '%{stderr}%{http_code}\n' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBalance\",\"params\":[\"$probe_addr\",\"latest\"]}" \
-        "$url?n=[1-$1]" 2>&1 >/dev/null | grep -c '^000$' || true
+        "$url?n=[1-$1]" 2>&1 >/dev/null \
+        | awk '/^[0-9][0-9][0-9]$/ { n[$1]++ } END { printf "%d gave up before an answer", n["000"];
+                 for (c in n) if (c != "000") printf ", %d answered %s", n[c], c }' \
+        || true     # curl exits 28 when a transfer timed out
 }
 
 # runs wrk in the background: $1 name, $2 connections, $3 seconds, env
@@ -231,12 +236,13 @@ report_answers() {
     printf '  no answer: unanswered %d, socket errors: connect %d, read %d, write %d, timeout %d\n' \
         "$(val stuck)" "$(val connect_errors)" "$(val read_errors)" \
         "$(val write_errors)" "$(val timeouts)"
-    printf '  slowest correct answer %d ms, slowest 503 %d ms; latency p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms\n' \
-        "$(val max_ms_ok)" "$(val max_ms_503)" \
-        "$(echo "$(val latency_p50_us) / 1000" | bc -l)" \
-        "$(echo "$(val latency_p99_us) / 1000" | bc -l)" \
-        "$(echo "$(val latency_p999_us) / 1000" | bc -l)" \
-        "$(echo "$(val latency_max_us) / 1000" | bc -l)"
+    printf '  slowest correct answer %d ms, slowest 503 %d ms\n' \
+        "$(val max_ms_ok)" "$(val max_ms_503)"
+    awk '$1 == "faults:" && $2 ~ /^latency_/ { v[$2] = $3 / 1000 }
+         END { printf "  wrk latency (corrected for coordinated omission):" \
+                      " p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms\n",
+                      v["latency_p50_us"], v["latency_p99_us"],
+                      v["latency_p999_us"], v["latency_max_us"] }' "$wrk_out"
     grep '^faults: sample' "$wrk_out" | sed 's/^faults: sample /  bad answer: /' || true
 
     [ "$(val bad)" = 0 ] || fail "$label: $(val bad) wrong or malformed answers"
@@ -254,6 +260,21 @@ report_log() {
     echo "  error_log: $(wc -l <"$log") lines; worker crashes: $n"
     grep -E '\[(alert|crit|emerg)\]|exited on signal' "$log" | head -5 | sed 's/^/    /' || true
     [ "$n" = 0 ] || fail "$label: $n worker crashes"
+}
+
+# one of the module's counters, e.g. balance_requests_total{outcome="gone"}
+metric() {
+    curl -s -m 2 "http://127.0.0.1:$BENCH_PORT/metrics" \
+        | awk -v m="$1" 'index($0, m " ") == 1 { print $2 }'
+}
+
+# the module's own counters (balance_status), those that are not zero
+report_metrics() {
+    echo "  the module's counters (balance_status, all workers, reload included):"
+    curl -s -m 2 "http://127.0.0.1:$BENCH_PORT/metrics" \
+        | grep -E '^balance_(requests_total|queue_rejected_total|db_errors_total|db_statements_total)' \
+        | grep -v ' 0$' | sed -e 's/^/    /' -e 's/pool="bench",//' \
+                              -e "s/,\?server=\"[^\"]*\"//" -e 's/{,/{/' -e 's/{}//' || true
 }
 
 # answers per second, with the events of each second
@@ -282,7 +303,6 @@ print_timeline() {
 # --- setup ------------------------------------------------------------------
 
 BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
-command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 
@@ -338,16 +358,49 @@ pool_faults="        connections 4;
         backoff 100ms max=1s;"
 
 echo "faults: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs shared by wrk, nginx ($BENCH_WORKERS workers) and PostgreSQL $("$top/util/pg.sh" psql "$bench_pg" "$BENCH_PG_PORT" bench bench -tAc 'SHOW server_version'); $BENCH_ACCOUNTS accounts"
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$top" diff --quiet HEAD -- src ngx_http_balance_module.c config 2>/dev/null \
+    || rev="$rev + uncommitted changes to the module"
+echo "faults: module at commit $rev; command: $0${1:+ $1}"
+echo "faults: load average before: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running shares the CPUs)"
+
+# the CPU time of processes other than ours, sampled each second
+rm -f "$bench_dir/cpu"
+perl "$top/bench/faults-cpu.pl" $$ "$bench_dir/" "$bench_dir/cpu" &
+bg_pids+=($!)
+hz=$(getconf CLK_TCK)
+ncpu=$(nproc)
+for _ in $(seq 50); do [ -f "$bench_dir/cpu" ] && break; sleep 0.1; done
+
+cpu_mark() {
+    cpu0=$(cat "$bench_dir/cpu" 2>/dev/null || echo "0 0 0")
+}
+
+# busy and other load since cpu_mark, in % of all CPUs
+cpu_report() {
+    local cpu1
+    sleep 1.1
+    cpu1=$(cat "$bench_dir/cpu" 2>/dev/null || echo "0 0 0")
+    echo "$cpu0 $cpu1" | awk -v hz="$hz" -v n="$ncpu" '{
+        s = ($4 - $1) / 1000 * hz * n
+        if (s > 0)
+            printf "  CPUs busy %.0f%%, of which processes other than this" \
+                   " script'"'"'s %.0f%% (of %d CPUs, over %.0f s)\n",
+                   100 * ($5 - $2) / s, 100 * ($6 - $3) / s, n, ($4 - $1) / 1000
+    }'
+}
 
 # --- faults -----------------------------------------------------------------
 
 run_faults() {
-    local name=faults out old down_ms=() i rec last rss0 rss1 b0 n pid
+    local name=faults out old down_ms=() rec last rss0 rss1 b0 n pid conn
     events="$bench_dir/faults.events"
     : >"$events"
 
     echo
-    echo "== faults: wrk -t2 -c64 for ${FAULTS_SECONDS}s, Connection: close; pool:" \
+    local conn="Connection: close"
+    [ "${FAULTS_KEEPALIVE:-0}" != 1 ] || conn="keepalive (FAULTS_KEEPALIVE=1)"
+    echo "== faults: wrk -t2 -c64 for ${FAULTS_SECONDS}s, $conn; pool:" \
          "connections 4, queue 1024 timeout=1s, connect_timeout 1s," \
          "query_timeout 2s, backoff 100ms max=1s"
     nginx_start "$name" "$pool_faults"
@@ -355,15 +408,16 @@ run_faults() {
     b0=$(backends)
     echo "  workers $(workers $name | tr '\n' ' ')RSS $rss0 kB; backends: $b0"
 
+    cpu_mark
     now_ms
     t0=$NOW
-    wrk_start "$name" 64 "$FAULTS_SECONDS" STUCK_MS=5000
+    wrk_start "$name" 64 "$FAULTS_SECONDS" STUCK_MS=5000 KEEPALIVE="${FAULTS_KEEPALIVE:-0}"
 
     # (a) PostgreSQL down for 3 s
     at 5
     "$top/util/pg.sh" ctl "$bench_pg" stop
     event "PostgreSQL stopped (pg_ctl stop -m fast returned)"
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         out=$(probe)
         if [[ $out == *'"code":-32603'* && ${out##*$'\n'} == 503* ]]; then
             down_ms+=("$(awk -v t="${out##* }" 'BEGIN { printf "%.1f", t * 1000 }')")
@@ -417,7 +471,7 @@ run_faults() {
         -s reload 2>"$bench_dir/reload.out" || { cat "$bench_dir/reload.out" >&2; exit 1; }
     event "nginx -s reload (old workers: $old)"
     local gone=
-    for i in $(seq 200); do
+    for _ in $(seq 200); do
         local alive=0
         for pid in $old; do kill -0 "$pid" 2>/dev/null && alive=1; done
         if [ "$alive" = 0 ]; then gone=1; break; fi
@@ -431,6 +485,7 @@ run_faults() {
 
     wrk_wait || return 0
     rss1=$(rss_kb "$name")
+    cpu_report
 
     # (e) clients that give up while their lookups wait on a locked table:
     # 4 per worker in rounds on the connections, the others in the queue
@@ -441,15 +496,22 @@ run_faults() {
     lock=$!
     bg_pids+=("$lock")
     sleep 0.3
-    now_ms
+    local gone0 gone1
+    gone0=$(metric 'balance_requests_total{outcome="gone"}')
     aborted=$(give_up 50 0.5)
-    echo "  client abort: table locked for 3 s; 50 clients gave up after 500 ms," \
-         "$aborted of them before an answer"
+    echo "  client abort: table locked for 3 s; of 50 clients with a 500 ms limit," \
+         "$aborted"
+    gone1=$(metric 'balance_requests_total{outcome="gone"}')
+    if [ -n "$gone0" ] && [ -n "$gone1" ]; then
+        echo "  the module counted $((gone1 - gone0)) requests whose client left"
+        [ "$((gone1 - gone0))" = "${aborted%% *}" ] \
+            || fail "faults: $((gone1 - gone0)) requests counted gone, ${aborted%% *} clients gave up"
+    fi
     wait "$lock" || true
     sleep 0.2
     b2=$(backends)
     if probe_ok "$(probe)" && [ "$b1" = "$b2" ]; then
-        echo "  after the aborts: the same $(echo $b2 | wc -w) connections, answers correct"
+        echo "  after the aborts: the same $(echo "$b2" | wc -w) connections, answers correct"
     else
         fail "faults: after the client aborts, backends $b1 -> $b2 or a wrong answer"
     fi
@@ -459,9 +521,10 @@ run_faults() {
     echo
     report_answers "$name"
     report_log "$name"
+    report_metrics
 
     # the connections after it all: 4 per worker, none left by old workers
-    for i in $(seq 30); do
+    for _ in $(seq 30); do
         n=$(backends | wc -w)
         [ "$n" = $((4 * BENCH_WORKERS)) ] && break
         sleep 0.1
@@ -480,15 +543,15 @@ run_faults() {
     last=$(awk -v s="$tstart" '$1 + 100 > s && $1 < s + 7000 && $3 > 0 { l = $1 + 100 - s }
                                END { print l + 0 }' "$timeline")
     echo "  last 503 -32603 after the restart: within $last ms of pg_ctl start (100 ms buckets)"
-    echo "  worker RSS: $rss0 kB before (workers $(echo $b0 | wc -w) backends)," \
-         "$rss1 kB after (new workers since the reload)"
+    echo "  worker RSS: $rss0 kB before the run, $rss1 kB after (of the workers" \
+         "the reload started)"
     nginx_stop "$name"
 }
 
 # --- overload ---------------------------------------------------------------
 
 run_overload() {
-    local name=overload b0 b1 lock i maxus bound_ms=3200 aborted
+    local name=overload b0 b1 lock maxus bound_ms=3200
     events="$bench_dir/overload.events"
     : >"$events"
 
@@ -503,6 +566,7 @@ run_overload() {
         backoff 100ms max=1s;"
     b0=$(backends)
 
+    cpu_mark
     now_ms
     t0=$NOW
     wrk_start "$name" 500 "$OVERLOAD_SECONDS" STUCK_MS=$bound_ms
@@ -515,15 +579,11 @@ run_overload() {
     bg_pids+=("$lock")
     event "table locked for 5 s: statements wait until statement_timeout"
 
-    # clients that give up while their lookup waits
-    at 6
-    aborted=$(give_up 100 0.1)
-    event "100 clients gave up after 100 ms ($aborted of them before an answer)"
-
     wait "$lock" || true
     event "lock released"
 
     wrk_wait || return 0
+    cpu_report
     b1=$(backends)
 
     echo
@@ -531,6 +591,7 @@ run_overload() {
     echo
     report_answers "$name"
     report_log "$name"
+    report_metrics
 
     echo "  wrk's own figures:"
     sed -n '/Thread Stats/,/Non-2xx/p' "$wrk_out" | sed 's/^/  /'
@@ -544,7 +605,7 @@ run_overload() {
     echo "  statements cancelled by statement_timeout (logged): $n"
     echo "  backends before: $b0; after: $b1"
     if [ "$b0" = "$b1" ]; then
-        echo "  the same connections throughout: kept through statement timeouts and client aborts"
+        echo "  the same connections throughout: kept through the statement timeouts"
     else
         fail "overload: the backend connections changed ($b0 -> $b1)"
     fi
@@ -586,15 +647,18 @@ run_soak() {
     rss1=$(rss_kb "$name")
     echo "  worker RSS after $total requests: $rss1 kB"
 
+    cpu_mark
     now_ms
     s0=$NOW
     wrk_count soak "$((SOAK_REQUESTS - total))" || return 0
     now_ms
     s1=$NOW
+    cpu_report
     total=$((total + $(val answered)))
     report_answers soak
     rss2=$(rss_kb "$name")
     report_log "$name"
+    report_metrics
     echo "  $(val answered) requests in $(((s1 - s0) / 1000)) s"
     echo "  worker RSS after $total requests: $rss2 kB (growth $((rss2 - rss1)) kB, limit $SOAK_MAX_GROWTH_KB kB)"
     [ "$((rss2 - rss1))" -le "$SOAK_MAX_GROWTH_KB" ] \
@@ -610,6 +674,7 @@ case "$mode" in
 esac
 
 echo
+echo "faults: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ ${#failures[@]} -gt 0 ]; then
     echo "faults: FAIL (${#failures[@]}): ${failures[*]}"
     exit 1

@@ -13,10 +13,13 @@
  * give every lookup a fixed balance, measure and render the answer into a
  * buffer of exactly the measured size (and into one a byte too short, which
  * must not be overrun), turn the lookups into database errors and render
- * again, then free everything.  Every answer must be JSON that parses back
- * and agrees with the calls: one entry per non-notification call, in order,
- * each with "jsonrpc":"2.0", exactly one of result and error, the call's
- * error code and its id echoed exactly.
+ * again, then free everything.  The configurations: the defaults; strict
+ * checksums with a chain id and a batch limit of 3; a fallback location; a
+ * list of denied methods; an allocator that fails.  Every answer must be
+ * JSON that parses back and agrees with the calls: one entry per
+ * non-notification call, in order, each with "jsonrpc":"2.0", exactly one
+ * of result and error, the call's error code and its id echoed exactly (a
+ * whole-request refusal: the right status, code and id).
  */
 
 
@@ -185,7 +188,10 @@ fuzz_render(ngx_http_balance_rpc_t *rpc, int failed)
         }
     }
 
-    if (rpc->code != 0) {
+    if (rpc->code == NGX_HTTP_BALANCE_RPC_NOT_ALLOWED) {
+        FUZZ_ASSERT(status == 403 && n > 0);
+
+    } else if (rpc->code != 0) {
         FUZZ_ASSERT(status == 400 && n > 0);
 
     } else if (answered == 0) {
@@ -225,7 +231,9 @@ fuzz_render(ngx_http_balance_rpc_t *rpc, int failed)
         FUZZ_ASSERT(json_is_object(v));
         v = json_object_get(v, "code");
         FUZZ_ASSERT(json_is_integer(v) && json_integer_value(v) == rpc->code);
-        FUZZ_ASSERT(json_is_null(json_object_get(root, "id")));
+        v = json_object_get(root, "id");
+        FUZZ_ASSERT(v != NULL);
+        FUZZ_ASSERT(rpc->id != NULL ? json_equal(v, rpc->id) : json_is_null(v));
         json_decref(root);
         return;
     }
@@ -285,6 +293,16 @@ fuzz_one(const uint8_t *data, size_t size, ngx_http_balance_rpc_conf_t *conf,
     case NGX_HTTP_BALANCE_RPC_REJECT:
         FUZZ_ASSERT(rpc.code != 0);
         FUZZ_ASSERT(rpc.ncalls == 0);
+        FUZZ_ASSERT(rpc.id == NULL);
+        fuzz_render(&rpc, 0);
+        goto done;
+
+    case NGX_HTTP_BALANCE_RPC_DENY:
+        /* a listed method anywhere refuses the whole request */
+        FUZZ_ASSERT(conf->ndeny > 0);
+        FUZZ_ASSERT(rpc.code == NGX_HTTP_BALANCE_RPC_NOT_ALLOWED);
+        FUZZ_ASSERT(rpc.other != NULL);
+        FUZZ_ASSERT(!rpc.batch || rpc.id == NULL);
         fuzz_render(&rpc, 0);
         goto done;
 
@@ -309,6 +327,7 @@ fuzz_one(const uint8_t *data, size_t size, ngx_http_balance_rpc_conf_t *conf,
 
         case NGX_HTTP_BALANCE_CALL_BALANCE:
             /* the lookup key is an EIP-55 address */
+            FUZZ_ASSERT(call->method == NGX_HTTP_BALANCE_CALL_GET_BALANCE);
             FUZZ_ASSERT(call->address[0] == '0' && call->address[1] == 'x');
             memcpy(call->hex, FUZZ_HEX, sizeof(FUZZ_HEX) - 1);
             call->hex_len = sizeof(FUZZ_HEX) - 1;
@@ -349,6 +368,11 @@ done:
 }
 
 
+static const char  *fuzz_deny[] = {
+    "eth_sendRawTransaction", "eth_chainId", "net_version"
+};
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -374,6 +398,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&conf, 0, sizeof(conf));
     conf.max_batch = 100;
     conf.fallback = 1;
+    fuzz_one(data, size, &conf, -1);
+
+    /* methods refused before anything else is done */
+
+    memset(&conf, 0, sizeof(conf));
+    conf.max_batch = 100;
+    conf.deny = fuzz_deny;
+    conf.ndeny = sizeof(fuzz_deny) / sizeof(fuzz_deny[0]);
     fuzz_one(data, size, &conf, -1);
 
     /* the pool runs dry at some allocation: no leak, no crash */

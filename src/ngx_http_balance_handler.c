@@ -323,7 +323,9 @@ ngx_http_balance_read_body(ngx_http_request_t *r, size_t *len)
 
     if (cl->next == NULL && !cl->buf->in_file) {
         *len = cl->buf->last - cl->buf->pos;
-        return cl->buf->pos;
+
+        /* an empty body may come as a buffer without memory */
+        return *len ? cl->buf->pos : (u_char *) "";
     }
 
     size = 0;
@@ -357,7 +359,9 @@ ngx_http_balance_read_body(ngx_http_request_t *r, size_t *len)
             continue;
         }
 
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        if (b->last != b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     *len = p - body;

@@ -437,7 +437,7 @@ ngx_http_balance_rpc_render(ngx_http_balance_rpc_t *rpc, u_char *buf,
     ngx_http_balance_out_t   out;
 
     out.pos = buf;
-    out.end = buf + size;
+    out.end = buf ? buf + size : NULL;
     out.size = 0;
 
     if (rpc->code != 0) {

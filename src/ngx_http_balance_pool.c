@@ -105,8 +105,14 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
 
     pcf->rt = pool;
 
+    /*
+     * Connect from the first turn of the event loop, not here: the worker
+     * takes its channel's connection after init_process, and it must not
+     * find worker_connections used up by ours.
+     */
+
     for (i = 0; i < pool->npgs; i++) {
-        ngx_http_balance_pg_connect(&pool->pgs[i]);
+        ngx_add_timer(&pool->pgs[i].retry, 0);
     }
 
     return NGX_OK;

@@ -283,6 +283,7 @@ ngx_http_balance_status_handler(ngx_http_request_t *r)
     size_t                         size;
     ngx_int_t                      rc;
     ngx_buf_t                     *b;
+    ngx_uint_t                     i;
     ngx_chain_t                    out;
     ngx_http_balance_stats_t      *st;
     ngx_http_balance_main_conf_t  *bmcf;
@@ -299,8 +300,21 @@ ngx_http_balance_status_handler(ngx_http_request_t *r)
     bmcf = ngx_http_get_module_main_conf(r, ngx_http_balance_module);
     st = bmcf->stats_zone->data;
 
-    /* generous: about 200 bytes a series, a fixed number per pool/server */
-    size = 16384 + st->npools * 1024 + st->nservers * 4096;
+    /*
+     * Room for every series: at most 8 per pool and 13 per server, each
+     * a name and labels under 128 bytes plus the values, escaped at most
+     * to twice their length.
+     */
+
+    size = 16384;
+
+    for (i = 0; i < st->npools; i++) {
+        size += 8 * (128 + 2 * st->pools[i].len);
+    }
+
+    for (i = 0; i < st->nservers; i++) {
+        size += 13 * (128 + 2 * st->servers[i].len);
+    }
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -517,19 +531,18 @@ static u_char *
 ngx_http_balance_status_escape(u_char *p, u_char *last, u_char *s,
     size_t len)
 {
-    while (len-- && p + 2 <= last) {
-        if (*s == '\\' || *s == '"') {
-            *p++ = '\\';
-            *p++ = *s++;
-
-        } else if (*s == '\n') {
-            *p++ = '\\';
-            *p++ = 'n';
-            s++;
-
-        } else {
-            *p++ = *s++;
+    for ( /* void */ ; len && p < last; len--, s++) {
+        if (*s != '\\' && *s != '"' && *s != '\n') {
+            *p++ = *s;
+            continue;
         }
+
+        if (last - p < 2) {
+            break;
+        }
+
+        *p++ = '\\';
+        *p++ = (*s == '\n') ? 'n' : *s;
     }
 
     return p;

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test: C unit tests (also under ASan/UBSan), the Test::Nginx
-# suites under t/ against a real PostgreSQL and the stock nginx with the
-# built module, and a real Ethereum client (ethers v6) through the module.
+# Runs every test: C unit tests (also under ASan/UBSan), a short bounded
+# pass of the libFuzzer harnesses, the Test::Nginx suites under t/ against
+# a real PostgreSQL and the stock nginx with the built module, and a real
+# Ethereum client (ethers v6) through the module.
 #
 # Environment: TEST_NGINX_PG_PORT (default 15432) for the throwaway
-# cluster under run/; BALANCE_SKIP_CLIENTS=1 skips the npm-based client
-# test (it needs the npm registry).
+# cluster under run/; BALANCE_FUZZ_SECONDS (default 15) per harness,
+# BALANCE_SKIP_FUZZ=1 skips fuzzing; BALANCE_SKIP_CLIENTS=1 skips the
+# npm-based client test (it needs the npm registry).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +19,12 @@ util/build.sh
 echo "== unit tests"
 make -s -C tests/unit
 make -s -C tests/unit sanitize
+
+if [ "${BALANCE_SKIP_FUZZ:-}" != 1 ]; then
+    echo "== fuzzing: a short bounded pass over each harness"
+    fuzz/deps.sh
+    make -s -C fuzz run SECONDS="${BALANCE_FUZZ_SECONDS:-15}"
+fi
 
 echo "== PostgreSQL"
 pgdir="$top/run/test-pg"

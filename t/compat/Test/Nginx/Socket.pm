@@ -16,8 +16,10 @@ module where the tests can observe it (the generated F<nginx.conf>, the
 C<TEST_NGINX_*> environment variables, request building, and above all the
 number of tests each block contributes, so that C<plan tests =E<gt> ...>
 lines agree), and refuses, with a bail-out, the sections and modes it does
-not implement (stap, valgrind, HTTP/2 and HTTP/3, UDP mocks, leak checks
-and benchmarks).
+not implement (stap, HTTP/2 and HTTP/3, UDP mocks, leak checks and
+benchmarks).  C<TEST_NGINX_USE_VALGRIND> works as in the real module: nginx
+runs in the foreground under valgrind's memcheck, and what valgrind reports
+is printed after each nginx run, with a summary at the end.
 
 =cut
 

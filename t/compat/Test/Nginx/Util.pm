@@ -93,7 +93,7 @@ if (defined $WorkerUser && $WorkerUser !~ /^\w+(?:\s+\w+)?$/) {
 
 # Modes of the real module that this stand-in does not implement: refuse
 # them loudly instead of silently running ordinary tests.
-for my $var (qw(TEST_NGINX_USE_VALGRIND TEST_NGINX_USE_STAP
+for my $var (qw(TEST_NGINX_USE_STAP
                 TEST_NGINX_CHECK_LEAK TEST_NGINX_BENCHMARK
                 TEST_NGINX_USE_HTTP2 TEST_NGINX_USE_HTTP3 TEST_NGINX_USE_RR))
 {
@@ -103,6 +103,23 @@ for my $var (qw(TEST_NGINX_USE_VALGRIND TEST_NGINX_USE_STAP
         exit 255;
     }
 }
+
+# TEST_NGINX_USE_VALGRIND, as the real module does it: nginx runs in the
+# foreground (daemon off; master_process as configured, off by default)
+# under "valgrind -q --num-callers=100 --tool=memcheck --leak-check=full
+# --show-possibly-lost=no --gen-suppressions=all", with
+# --suppressions=valgrind.suppress when that file is in the current
+# directory; a value that is not a number replaces those options.  What
+# valgrind (or nginx) writes to stderr is reported after nginx exits, under
+# the name of the block that started it, and counted in a summary at the
+# end.  Reports do not fail tests, as with the real module.
+our $UseValgrind = env_flag('TEST_NGINX_USE_VALGRIND')
+                   ? $ENV{TEST_NGINX_USE_VALGRIND} : undef;
+our $ValgrindWait = 60;     # seconds for start-up, and for exit + leak check
+our ($ValgrindPid, $ValgrindErr, $ValgrindBlock);
+our ($ValgrindRuns, $ValgrindDirty, $ValgrindLines) = (0, 0, 0);
+
+$DaemonEnabled = 'off' if $UseValgrind;
 
 srand $$;
 
@@ -321,6 +338,7 @@ sub get_pid_from_pidfile ($) {
 
 sub stop_nginx ($) {
     my $name = shift;
+    return stop_nginx_valgrind($name) if defined $ValgrindPid;
     my $pid = read_pid_file();
     if ($pid && is_running($pid)) {
         kill_process($pid, SIGQUIT, $name);
@@ -355,7 +373,13 @@ END {
     return if $InSubprocess || $$ != $MainPid;
     local $?;
     cleanup();
-    stop_nginx('END') unless $ENV{TEST_NGINX_NO_CLEAN};
+    stop_nginx('END') unless $ENV{TEST_NGINX_NO_CLEAN} && !$UseValgrind;
+    if ($UseValgrind) {
+        print STDERR "# valgrind: " . ($ValgrindDirty
+            ? "$ValgrindLines lines of reports from $ValgrindDirty of"
+              . " $ValgrindRuns nginx runs (see above)\n"
+            : "no reports from $ValgrindRuns nginx runs\n");
+    }
     if ($Randomize && $ServRoot =~ m{/t/servroot_\d+$} && -d $ServRoot) {
         remove_tree($ServRoot);
     }
@@ -684,8 +708,106 @@ sub wait_for_pid_file ($) {
     }
 }
 
+# TEST_NGINX_USE_VALGRIND: nginx in the foreground as our child, under
+# valgrind, its stderr kept for the report
+sub valgrind_cmd () {
+    if ($UseValgrind =~ /^\d+$/) {
+        return ('valgrind', '-q', '--num-callers=100', '--tool=memcheck',
+                '--leak-check=full', '--show-possibly-lost=no',
+                '--gen-suppressions=all',
+                (-f 'valgrind.suppress'
+                 ? ('--suppressions=valgrind.suppress') : ()));
+    }
+    return ('valgrind', '-q', split ' ', $UseValgrind);
+}
+
+sub slurp ($) {
+    open my $in, '<', $_[0] or return '';
+    local $/;
+    my $data = <$in> // '';
+    close $in;
+    return $data;
+}
+
+sub start_nginx_valgrind ($) {
+    my $name = shift;
+    my @cmd = (valgrind_cmd(), nginx_cmd());
+    my $deadline = time + 10;
+    my $delay = 0.05;
+    while (1) {
+        my $errf = File::Temp->new(TMPDIR => 1, SUFFIX => '.nginx-valgrind');
+        my $pid = fork;
+        bail_out("fork() failed: $!") unless defined $pid;
+        if ($pid == 0) {
+            $InSubprocess = 1;
+            $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+            setpgrp(0, 0);
+            open STDIN, '<', '/dev/null';
+            open STDOUT, '>', '/dev/null';
+            open STDERR, '>', $errf->filename;
+            { no warnings 'exec'; exec { $cmd[0] } @cmd; }
+            print STDERR "exec $cmd[0] failed: $!\n";
+            POSIX::_exit(127);
+        }
+        ($ValgrindPid, $ValgrindErr, $ValgrindBlock) = ($pid, $errf, $name);
+        $ValgrindRuns++;
+
+        # up when its pid file names it; gone early means it failed
+        my $up_by = time + $ValgrindWait;
+        while (time < $up_by && is_running($pid)) {
+            my $p = read_pid_file();
+            return if $p && $p == $pid;
+            sleep 0.05;
+        }
+        if (is_running($pid)) {
+            stop_nginx_valgrind($name);
+            bail_out("$name - nginx under valgrind (\"@cmd\") wrote no pid"
+                     . " file in ${ValgrindWait}s; see $ErrLogFile");
+        }
+        waitpid($pid, 0);
+        undef $ValgrindPid;
+        my $err = slurp($errf->filename);
+        if ($err =~ /Address already in use/ && time < $deadline) {
+            sleep $delay;
+            $delay *= 2 if $delay < 0.5;
+            next;
+        }
+        $err =~ s/\s+$//;
+        bail_out("$name - Cannot start nginx under valgrind using command"
+                 . " \"@cmd\" (status $?): $err");
+    }
+}
+
+# QUIT, then time for valgrind's leak check at exit; report its output
+sub stop_nginx_valgrind ($) {
+    my $name = shift;
+    my $pid = $ValgrindPid;
+    undef $ValgrindPid;
+    if (is_running($pid)) {
+        kill SIGQUIT, $pid;
+        if (!wait_gone($pid, $ValgrindWait)) {
+            warn "$name - nginx under valgrind ($pid) did not exit in"
+                . " ${ValgrindWait}s; killing it\n";
+            force_kill($pid);
+        }
+    }
+    waitpid($pid, WNOHANG);
+    unlink $PidFile if -f $PidFile;
+
+    my $err = slurp($ValgrindErr->filename);
+    undef $ValgrindErr;
+    return if $err eq '';
+    my $n = () = $err =~ /^==\d+==/mg;
+    $ValgrindDirty++ if $n;
+    $ValgrindLines += $n;
+    $err =~ s/\s+$//;
+    print STDERR "# $ValgrindBlock - stderr of nginx under valgrind:\n"
+        . "$err\n";
+}
+
 sub start_nginx ($) {
     my $name = shift;
+    return start_nginx_valgrind($name) if $UseValgrind;
     my $cmd = join ' ', nginx_cmd();
     my $deadline = time + 10;
     my $delay = 0.05;
