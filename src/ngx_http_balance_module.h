@@ -123,6 +123,8 @@ struct ngx_http_balance_pg_s {
     /* the statement in flight failed, the connection may be fine */
     unsigned                       error:1;
     unsigned                       timedout:1;
+    /* the server sent a FATAL notice: the connection is going away */
+    unsigned                       fatal:1;
 };
 
 

@@ -75,6 +75,12 @@ ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg)
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &pg->log, 0, "balance: connecting");
 
+    /* a worker's first connections count as connecting from its start */
+    if (pg->state != NGX_HTTP_BALANCE_PG_CONNECTING) {
+        ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_CONNECTING);
+        pg->pool->nconnecting++;
+    }
+
     pg->conn = PQconnectStartParams(pg->server->keywords, pg->server->values,
                                     0);
 
@@ -102,9 +108,6 @@ ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg)
     if (ngx_http_balance_pg_wrap(pg) != NGX_OK) {
         goto failed;
     }
-
-    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_CONNECTING);
-    pg->pool->nconnecting++;
 
     ngx_add_timer(pg->c->read, pcf->connect_timeout);
 
@@ -247,6 +250,7 @@ ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_CLOSED);
     pg->error = 0;
     pg->timedout = 0;
+    pg->fatal = 0;
 }
 
 
@@ -536,7 +540,7 @@ ngx_http_balance_pg_idle(ngx_http_balance_pg_t *pg)
         return NGX_ERROR;
     }
 
-    if (PQstatus(pg->conn) == CONNECTION_BAD) {
+    if (PQstatus(pg->conn) == CONNECTION_BAD || pg->fatal) {
         ngx_http_balance_pg_error(pg, "idle connection lost",
                                   PQerrorMessage(pg->conn));
         return NGX_ERROR;
@@ -592,6 +596,15 @@ ngx_http_balance_pg_notice(void *arg, const char *message)
 
     ngx_log_error(NGX_LOG_NOTICE, &pg->log, 0, "balance: PostgreSQL: %*s",
                   len, message);
+
+    /*
+     * A FATAL outside a statement (a terminated backend, a shutdown) comes
+     * as a notice, and the end of the stream may come later: the caller
+     * drops the connection now, so that no lookup takes it meanwhile.
+     */
+    if (ngx_strncmp(message, "FATAL:", 6) == 0) {
+        pg->fatal = 1;
+    }
 }
 
 

@@ -108,10 +108,15 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
     /*
      * Connect from the first turn of the event loop, not here: the worker
      * takes its channel's connection after init_process, and it must not
-     * find worker_connections used up by ours.
+     * find worker_connections used up by ours.  Until then the connections
+     * count as connecting, so that early requests wait rather than fail.
      */
 
     for (i = 0; i < pool->npgs; i++) {
+        ngx_http_balance_pg_set_state(&pool->pgs[i],
+                                      NGX_HTTP_BALANCE_PG_CONNECTING);
+        pool->nconnecting++;
+
         ngx_add_timer(&pool->pgs[i].retry, 0);
     }
 
