@@ -152,6 +152,8 @@ ngx_http_balance_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_balance_json_init();
+
     pools = bmcf->pools.elts;
 
     for (i = 0; i < bmcf->pools.nelts; i++) {

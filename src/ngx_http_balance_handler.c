@@ -16,6 +16,8 @@ static u_char *ngx_http_balance_read_body(ngx_http_request_t *r,
     size_t *len);
 static void *ngx_http_balance_alloc(void *data, size_t size);
 static void ngx_http_balance_free_json(void *data);
+static void *ngx_http_balance_json_malloc(size_t size);
+static void ngx_http_balance_json_free(void *p);
 static void ngx_http_balance_cleanup(void *data);
 static void ngx_http_balance_fallback(ngx_http_balance_ctx_t *ctx,
     ngx_str_t *name);
@@ -24,6 +26,14 @@ static void ngx_http_balance_account(ngx_http_balance_ctx_t *ctx,
 static ngx_int_t ngx_http_balance_not_allowed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_balance_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
+
+
+/*
+ * The pool jansson allocates from, set only for the length of a parse: the
+ * worker is single-threaded, and outside a parse (another user of jansson
+ * in the process) allocations go to malloc() as before.
+ */
+static ngx_pool_t  *ngx_http_balance_json_pool;
 
 
 static u_char  ngx_http_balance_405[] =
@@ -205,7 +215,12 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
     rcf.net_version = blcf->net_version.len ? (char *) blcf->net_version.data
                                             : NULL;
 
+    /* jansson's nodes come from the request pool while it parses */
+    ngx_http_balance_json_pool = r->pool;
+
     rc = ngx_http_balance_rpc_parse(&ctx->rpc, body, len, &rcf);
+
+    ngx_http_balance_json_pool = NULL;
 
     switch (rc) {
 
@@ -588,5 +603,63 @@ ngx_http_balance_cleanup(void *data)
 
         ngx_http_balance_pool_detach(ctx);
         ngx_http_balance_account(ctx, NGX_HTTP_BALANCE_OUTCOME_GONE);
+    }
+}
+
+
+/* jansson's allocator: each block says where it came from */
+
+#define NGX_HTTP_BALANCE_JSON_HEADER  16
+
+
+void
+ngx_http_balance_json_init(void)
+{
+    json_set_alloc_funcs(ngx_http_balance_json_malloc,
+                         ngx_http_balance_json_free);
+}
+
+
+static void *
+ngx_http_balance_json_malloc(size_t size)
+{
+    u_char  *p;
+
+    if (ngx_http_balance_json_pool) {
+        p = ngx_palloc(ngx_http_balance_json_pool,
+                       size + NGX_HTTP_BALANCE_JSON_HEADER);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        /* freed with the request pool */
+        *(uintptr_t *) p = 1;
+
+    } else {
+        p = malloc(size + NGX_HTTP_BALANCE_JSON_HEADER);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        *(uintptr_t *) p = 0;
+    }
+
+    return p + NGX_HTTP_BALANCE_JSON_HEADER;
+}
+
+
+static void
+ngx_http_balance_json_free(void *p)
+{
+    u_char  *block;
+
+    if (p == NULL) {
+        return;
+    }
+
+    block = (u_char *) p - NGX_HTTP_BALANCE_JSON_HEADER;
+
+    if (*(uintptr_t *) block == 0) {
+        free(block);
     }
 }

@@ -200,6 +200,7 @@ void ngx_http_balance_finish(ngx_http_balance_ctx_t *ctx, ngx_uint_t status,
     ngx_int_t code);
 ngx_http_balance_ctx_t *ngx_http_balance_create_ctx(ngx_http_request_t *r);
 ngx_http_balance_ctx_t *ngx_http_balance_get_ctx(ngx_http_request_t *r);
+void ngx_http_balance_json_init(void);
 
 /* pool.c */
 ngx_int_t ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
