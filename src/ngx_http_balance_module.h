@@ -137,8 +137,12 @@ struct ngx_http_balance_pool_s {
     ngx_uint_t                     npgs;
 
     ngx_queue_t                    idle;
+    ngx_uint_t                     nidle;
     ngx_queue_t                    waiting;
     ngx_uint_t                     nwaiting;
+
+    /* posted: idle connections take the waiting requests */
+    ngx_event_t                    dispatch;
 
     /* connections that are IDLE or BUSY */
     ngx_uint_t                     nup;

@@ -115,7 +115,7 @@ balance: round of 1 requests, 5 keys
 
 
 
-=== TEST 3: requests that waited go out together in one round
+=== TEST 3: lookups of one turn go out together, so do those that waited
 --- http_config
     balance_pool test {
         SERVER;
@@ -124,12 +124,13 @@ balance: round of 1 requests, 5 keys
         table slow_state;
     }
 --- config
-    # three lookups: the first takes the one connection, two wait; then
-    # the request itself, proxied back to /api, waits with them
+    # three lookups in one turn of the event loop take the one connection
+    # together; two more, proxied back to /api, wait and then go together
     location = /burst {
         mirror /m;
         mirror /m;
         mirror /m;
+        mirror /p;
         proxy_pass http://127.0.0.1:$server_port/api;
     }
 
@@ -141,6 +142,11 @@ balance: round of 1 requests, 5 keys
         internal;
         balance_pass test;
     }
+
+    location = /p {
+        internal;
+        proxy_pass http://127.0.0.1:$server_port/api;
+    }
 --- raw_request eval
 ::post("/burst", $::one)
 --- raw_request_middle_delay: 0.3
@@ -148,8 +154,8 @@ balance: round of 1 requests, 5 keys
 {"jsonrpc":"2.0","result":"0x1","id":1}
 --- grep_error_log eval: qr/balance: round of \d+ requests, \d+ keys, \d+ still waiting/
 --- grep_error_log_out
-balance: round of 1 requests, 1 keys, 0 still waiting
 balance: round of 3 requests, 1 keys, 0 still waiting
+balance: round of 2 requests, 1 keys, 0 still waiting
 --- no_error_log
 [error]
 --- timeout: 6
@@ -161,12 +167,12 @@ balance: round of 3 requests, 1 keys, 0 still waiting
     balance_pool test {
         SERVER;
         connections 1;
-        queue 1;
+        queue 0;
         table slow_state;
     }
 --- config
-    # two lookups take the one connection and the one place in the queue,
-    # then the request itself arrives, proxied back to /api
+    # two lookups take the one connection, then the request itself arrives,
+    # proxied back to /api, and finds no room to wait
     location = /full {
         mirror /m;
         mirror /m;
@@ -191,7 +197,7 @@ Retry-After: 1
 --- error_code: 503
 --- grep_error_log eval: qr/queue of pool "test" is full \(\d+ waiting\)/
 --- grep_error_log_out
-queue of pool "test" is full (1 waiting)
+queue of pool "test" is full (0 waiting)
 --- no_error_log
 [error]
 --- wait: 2.2
