@@ -21,6 +21,7 @@
 #   BENCH_CONNECTIONS=4       PostgreSQL connections per worker
 #   BENCH_QUEUE=4096 BENCH_QUEUE_TIMEOUT=2s   the pool's wait queue
 #   BENCH_WRK_THREADS=2  BENCH_PGBENCH_THREADS=2
+#   BENCH_KEEPALIVE_REQUESTS  nginx keepalive_requests (default nginx's 1000)
 #   BENCH_ACCOUNTS=100000     rows in current_state
 #   BENCH_DOCS=1              write docs/benchmarks.{md,png} (0: print only)
 #   BENCH_IDLE_WAIT=30        seconds to wait for idle CPUs before starting
@@ -37,7 +38,7 @@ cmdline="bench/bench.sh${*:+ $*}"
 for v in BENCH_DURATION BENCH_CONNS BENCH_WORKERS BENCH_WORKERS_LIST \
          BENCH_CONNECTIONS BENCH_QUEUE BENCH_QUEUE_TIMEOUT BENCH_WRK_THREADS \
          BENCH_PGBENCH_THREADS BENCH_ACCOUNTS BENCH_PORT BENCH_PG_PORT BENCH_DOCS \
-         BENCH_IDLE_WAIT BENCH_RETRIES BENCH_MAX_OTHER; do
+         BENCH_IDLE_WAIT BENCH_RETRIES BENCH_MAX_OTHER BENCH_KEEPALIVE_REQUESTS; do
     if [ -n "${!v+set}" ]; then
         cmdline="$v=\"${!v}\" $cmdline"
     fi
@@ -211,8 +212,8 @@ run_wrk() {
     if [ -z "$line" ]; then
         log "wrk failed ($tag):"; cat "$out/wrk-$tag.txt" >&2; exit 1
     fi
-    W_requests= W_rps= W_p50_us= W_p99_us= W_avg_us= W_non200= W_bad=
-    W_connect= W_read= W_write= W_timeout= W_body_avg= W_codes=
+    W_requests='' W_rps='' W_p50_us='' W_p99_us='' W_avg_us='' W_non200='' W_bad=''
+    W_connect='' W_read='' W_write='' W_timeout='' W_body_avg='' W_codes=''
     for kv in ${line#BENCH }; do
         printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
     done
@@ -286,7 +287,9 @@ stop_nginx() {
     bench_nginx_stop "$1"
 }
 
-module_loc="location = /api { balance_pass bench; }"
+# nginx's default keepalive_requests (1000) unless BENCH_KEEPALIVE_REQUESTS
+ka=${BENCH_KEEPALIVE_REQUESTS:+keepalive_requests $BENCH_KEEPALIVE_REQUESTS; }
+module_loc="${ka}location = /api { balance_pass bench; }"
 
 # module, main worker count; its warm-up also measures the answers' length
 BENCH_WORKERS=$main_workers
@@ -306,7 +309,7 @@ prefix='{"jsonrpc":"2.0","id":1,"result":"0x'
 ndig=$((body_len - ${#prefix} - 2))
 if [ "$ndig" -lt 1 ]; then ndig=1; fi
 static_body="$prefix$(printf '%*s' "$ndig" '' | tr ' ' 'f')\"}"
-start_nginx bench-static "location = /api { default_type application/json; return 200 '$static_body'; }"
+start_nginx bench-static "${ka}location = /api { default_type application/json; return 200 '$static_body'; }"
 run_wrk 20 2 static-warmup
 log "static warm-up: $(int "$W_rps") req/s, body $W_body_avg bytes"
 series static bench-static
@@ -421,14 +424,16 @@ table1() {
 }
 
 table_detail() {
-    echo "| connections | module avg ms | module status codes | static p50 ms | static p99 ms | static errors | pgbench avg ms | pgbench failed | other load % (module/static/pgbench) | attempts (module/static/pgbench) |"
-    echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| connections | module avg ms | module status codes | static p50 ms | static p99 ms | static errors | pgbench avg ms | pgbench clients/tps ms | pgbench failed | other load % (module/static/pgbench) | attempts (module/static/pgbench) |"
+    echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     local c
     for c in $conns; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s | %s/%s/%s |\n' "$c" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s | %s/%s/%s |\n' "$c" \
             "${R[module,$c,avg]}" "${R[module,$c,codes]}" \
             "${R[static,$c,p50]}" "${R[static,$c,p99]}" "${R[static,$c,err]}" \
-            "${R[pg,$c,avg]}" "${R[pg,$c,fail]:-?}" \
+            "${R[pg,$c,avg]}" \
+            "$(awk -v c="$c" -v t="${R[pg,$c,tps]}" 'BEGIN { if (t + 0 > 0) printf "%.2f", 1000 * c / t; else printf "n/a" }')" \
+            "${R[pg,$c,fail]:-?}" \
             "${R[module,$c,oth]}" "${R[static,$c,oth]}" "${R[pg,$c,oth]:-n/a}" \
             "${R[module,$c,tries]}" "${R[static,$c,tries]}" "${R[pg,$c,tries]:-0}"
     done
@@ -522,7 +527,8 @@ Produced by \`bench/bench.sh\`; rerun it to refresh this page and
 - Software: nginx $nginxver (Debian package) with the module, PostgreSQL $pgver
   (util/pg.sh's cluster: fsync off, shared_buffers 128MB, max_connections
   $pg_max_conns), wrk $wrkver, pgbench $pgver
-- nginx: worker_processes $main_workers, worker_connections 4096, access_log off;
+- nginx: worker_processes $main_workers, worker_connections 4096, access_log off,
+  keepalive_requests ${BENCH_KEEPALIVE_REQUESTS:-1000 (default)};
   \`balance_pool\`: connections $BENCH_CONNECTIONS (per worker), queue $BENCH_QUEUE timeout=$BENCH_QUEUE_TIMEOUT
 - Shared cores: wrk ($wrk_threads threads), nginx, PostgreSQL and pgbench
   ($pgb_threads threads) all ran on the same $ncpu CPUs, no pinning; wrk
@@ -552,7 +558,15 @@ Errors are non-200 answers, 200 answers without a \`"result":"0x\`, and
 wrk's socket errors (connect, read, write, timeout).  p50/p99 for the module
 and static nginx are wrk's; pgbench's are computed from its per-transaction
 log (\`-l\`), its tps is pgbench's own (without connection time).  Ratios
-divide the module's req/s by the static req/s and by pgbench's tps.
+divide the module's req/s by the static req/s and by pgbench's tps; on a
+virtual machine the absolute numbers move from run to run more than the
+ratios within one run do.
+pgbench starts a client's next transaction only on its thread's next pass
+over its clients, and that wait is in no transaction's logged latency: with
+many clients per thread the logged latencies come out short (a p50 can
+fall below the one at fewer clients).  "clients/tps" is the mean time per
+transaction with that wait, by Little's law, to set against the logged
+average.
 
 EOF
 table1
