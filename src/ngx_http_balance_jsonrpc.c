@@ -4,6 +4,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 
@@ -28,6 +29,7 @@ static void ngx_http_balance_rpc_error(ngx_http_balance_call_t *call,
 static int ngx_http_balance_rpc_bad_address(ngx_http_balance_call_t *call,
     json_t *value, const ngx_http_balance_rpc_conf_t *conf);
 static int ngx_http_balance_rpc_valid_id(json_t *id);
+static size_t ngx_http_balance_rpc_real(double v, char *buf, size_t size);
 static void ngx_http_balance_out(ngx_http_balance_out_t *out,
     const void *data, size_t len);
 static void ngx_http_balance_out_escaped(ngx_http_balance_out_t *out,
@@ -347,6 +349,17 @@ ngx_http_balance_rpc_bad_address(ngx_http_balance_call_t *call, json_t *value,
         call->detail_len = json_string_length(value);
         return NGX_HTTP_BALANCE_RPC_OK;
 
+    } else if (json_is_real(value)) {
+        p = conf->alloc(conf->alloc_data, 32);
+        if (p == NULL) {
+            return NGX_HTTP_BALANCE_RPC_NOMEM;
+        }
+
+        call->detail = p;
+        call->detail_len = ngx_http_balance_rpc_real(json_real_value(value),
+                                                     p, 32);
+        return NGX_HTTP_BALANCE_RPC_OK;
+
     } else {
         n = json_dumpb(value, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
         if (n == 0) {
@@ -569,14 +582,111 @@ ngx_http_balance_out_id(ngx_http_balance_out_t *out, json_t *id)
     }
 
     if (json_is_real(id)) {
-        n = json_dumpb(id, num, sizeof(num), JSON_ENCODE_ANY);
-        if (n > 0 && n <= sizeof(num)) {
-            ngx_http_balance_out(out, num, n);
-            return;
-        }
+        n = ngx_http_balance_rpc_real(json_real_value(id), num, sizeof(num));
+        ngx_http_balance_out(out, num, n);
+        return;
     }
 
     ngx_http_balance_out_literal(out, "null");
+}
+
+
+/*
+ * A double as Python's repr() writes it, which is what Studio echoes: the
+ * shortest digits that read back to the same value, fixed notation for
+ * exponents from -4 to 15 (with ".0" when integral), else d.ddde+XX.
+ * Written by hand: neither libc nor jansson has a shortest round-trip
+ * format (jansson prints 17 digits, 0.1 as 0.10000000000000001).
+ */
+
+static size_t
+ngx_http_balance_rpc_real(double v, char *buf, size_t size)
+{
+    int     prec, exp, ndigits, decpt, i;
+    char    sci[32], digits[20], *p, *last;
+
+    /* the shortest "%.*e" that reads back as v */
+    for (prec = 0; prec < 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec, v);
+
+        if (strtod(sci, NULL) == v) {
+            break;
+        }
+    }
+
+    p = sci;
+    last = buf + size - 1;
+
+    if (*p == '-') {
+        p++;
+    }
+
+    ndigits = 0;
+
+    for ( /* void */ ; *p != 'e'; p++) {
+        if (*p != '.') {
+            digits[ndigits++] = *p;
+        }
+    }
+
+    exp = atoi(p + 1);
+
+    while (ndigits > 1 && digits[ndigits - 1] == '0') {
+        ndigits--;
+    }
+
+    decpt = exp + 1;
+    p = buf;
+
+    if (sci[0] == '-' && p < last) {
+        *p++ = '-';
+    }
+
+    if (exp >= -4 && exp < 16) {
+        if (decpt <= 0) {
+            for (i = 0; i < 2 - decpt && p < last; i++) {
+                *p++ = (i == 1) ? '.' : '0';
+            }
+
+            for (i = 0; i < ndigits && p < last; i++) {
+                *p++ = digits[i];
+            }
+
+        } else {
+            for (i = 0; i < decpt && p < last; i++) {
+                *p++ = (i < ndigits) ? digits[i] : '0';
+            }
+
+            if (p < last) {
+                *p++ = '.';
+            }
+
+            if (decpt >= ndigits) {
+                if (p < last) {
+                    *p++ = '0';
+                }
+
+            } else {
+                for (i = decpt; i < ndigits && p < last; i++) {
+                    *p++ = digits[i];
+                }
+            }
+        }
+
+    } else {
+        p += snprintf(p, last - p + 1, "%c", digits[0]);
+
+        if (ndigits > 1) {
+            p += snprintf(p, last - p + 1, ".%.*s", ndigits - 1, digits + 1);
+        }
+
+        p += snprintf(p, last - p + 1, "e%c%02d", exp < 0 ? '-' : '+',
+                      exp < 0 ? -exp : exp);
+    }
+
+    *p = '\0';
+
+    return p - buf;
 }
 
 

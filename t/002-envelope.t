@@ -278,7 +278,7 @@ POST /api
 
 
 
-=== TEST 21: ids echoed exactly: string, negative, large, fraction
+=== TEST 21: ids echoed exactly: string, negative, large
 --- request
 POST /api
 [{"jsonrpc":"2.0","id":"abc \u00e9\"","method":"ping"},{"jsonrpc":"2.0","id":-5,"method":"ping"},{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}]
@@ -349,5 +349,17 @@ nope
 --- error_code: 400
 --- error_log
 client sent an invalid JSON-RPC body: Parse error
+--- no_error_log
+[error]
+
+
+
+=== TEST 27: fractional ids come back as Python writes them
+--- request
+POST /api
+[{"jsonrpc":"2.0","id":0.1,"method":"ping"},{"jsonrpc":"2.0","id":1e2,"method":"ping"},{"jsonrpc":"2.0","id":-2.5E-7,"method":"ping"}]
+--- response_body chomp
+[{"jsonrpc":"2.0","result":"OK","id":0.1},{"jsonrpc":"2.0","result":"OK","id":100.0},{"jsonrpc":"2.0","result":"OK","id":-2.5e-07}]
+--- error_code: 200
 --- no_error_log
 [error]

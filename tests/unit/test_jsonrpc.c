@@ -903,11 +903,11 @@ test_jsonrpc_ids(void **state)
  * Section 4, "single request ... id echoed exactly (number, string)":
  * jansson holds integers in 64 bits and reals in doubles, so an integer id
  * beyond 64 bits fails the whole body as a parse error (400, -32700) though
- * it is valid JSON, and a real id is printed back with 17 significant
- * digits (0.1 as 0.10000000000000001).
+ * it is valid JSON.  (Real ids, once printed with 17 digits, now follow
+ * Python's repr(): the 0.1 cases below pass.)
  *
  * Section 3 (not 4), "Invalid address from_address: <address as given>",
- * Python's str() of 0.1 is "0.1"; the source prints 0.10000000000000001.
+ * Python's str() of 0.1 is "0.1".
  */
 
 static const test_jsonrpc_case_t  test_jsonrpc_spec_cases[] = {
