@@ -154,6 +154,13 @@ ngx_http_balance_init_process(ngx_cycle_t *cycle)
 
     ngx_http_balance_json_init();
 
+    /* repeated addresses skip keccak: about 160 kB per worker */
+    bmcf->address_cache = ngx_pcalloc(cycle->pool,
+                                    sizeof(ngx_http_balance_address_cache_t));
+    if (bmcf->address_cache == NULL) {
+        return NGX_ERROR;
+    }
+
     pools = bmcf->pools.elts;
 
     for (i = 0; i < bmcf->pools.nelts; i++) {

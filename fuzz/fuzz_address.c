@@ -122,11 +122,15 @@ fuzz_check_output(const u_char *out, const uint8_t *digits)
 }
 
 
+static ngx_http_balance_address_cache_t  fuzz_cache;
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int             lenient, strict, mixed;
     u_char         *out, *out2, *copy;
+    u_char          cached[NGX_HTTP_BALANCE_ADDRESS_LEN];
     const uint8_t  *digits;
 
     /* exactly sized heap buffers: ASan sees any write past the end */
@@ -142,6 +146,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     lenient = ngx_http_balance_address_parse(data, size, 0, out);
     strict = ngx_http_balance_address_parse(data, size, 1, out2);
+
+    /* the checksum cache, warm across inputs, must change nothing */
+    FUZZ_ASSERT(ngx_http_balance_address_parse_cached(data, size, 0, cached,
+                                                      &fuzz_cache)
+                == lenient);
+
+    if (lenient == NGX_HTTP_BALANCE_ADDRESS_OK) {
+        FUZZ_ASSERT(memcmp(cached, out, NGX_HTTP_BALANCE_ADDRESS_LEN) == 0);
+    }
+
+    FUZZ_ASSERT(ngx_http_balance_address_parse_cached(data, size, 1, cached,
+                                                      &fuzz_cache)
+                == strict);
 
     if (digits == NULL) {
         FUZZ_ASSERT(lenient == NGX_HTTP_BALANCE_ADDRESS_INVALID);

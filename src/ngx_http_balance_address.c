@@ -13,16 +13,27 @@
 /* hex digits of an address without its "0x" prefix */
 #define NGX_HTTP_BALANCE_ADDRESS_HEX_LEN  40
 
+/* the value of a lowercase hex digit */
+#define ngx_http_balance_nibble(c)  ((c) <= '9' ? (c) - '0' : (c) - 'a' + 10)
+
 
 int
 ngx_http_balance_address_parse(const u_char *in, size_t len, int strict,
     u_char *out)
 {
+    return ngx_http_balance_address_parse_cached(in, len, strict, out, NULL);
+}
+
+
+int
+ngx_http_balance_address_parse_cached(const u_char *in, size_t len,
+    int strict, u_char *out, ngx_http_balance_address_cache_t *cache)
+{
     int     has_lower, has_upper;
     u_char  c;
     u_char  lower[NGX_HTTP_BALANCE_ADDRESS_HEX_LEN];
     u_char  checked[NGX_HTTP_BALANCE_ADDRESS_HEX_LEN];
-    size_t  i;
+    size_t  i, slot;
 
     if (len == NGX_HTTP_BALANCE_ADDRESS_LEN
         && in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
@@ -63,7 +74,26 @@ ngx_http_balance_address_parse(const u_char *in, size_t len, int strict,
         return NGX_HTTP_BALANCE_ADDRESS_INVALID;
     }
 
-    ngx_http_balance_address_checksum(lower, checked);
+    if (cache == NULL) {
+        ngx_http_balance_address_checksum(lower, checked);
+
+    } else {
+        /* the hex digits are uniform: the first three pick the slot */
+        slot = (ngx_http_balance_nibble(lower[0]) << 8
+                | ngx_http_balance_nibble(lower[1]) << 4
+                | ngx_http_balance_nibble(lower[2]))
+               & (NGX_HTTP_BALANCE_ADDRESS_CACHE - 1);
+
+        if (memcmp(cache->lower[slot], lower,
+                   NGX_HTTP_BALANCE_ADDRESS_HEX_LEN)
+            != 0)
+        {
+            ngx_http_balance_address_checksum(lower, cache->checked[slot]);
+            memcpy(cache->lower[slot], lower, NGX_HTTP_BALANCE_ADDRESS_HEX_LEN);
+        }
+
+        memcpy(checked, cache->checked[slot], NGX_HTTP_BALANCE_ADDRESS_HEX_LEN);
+    }
 
     /* EIP-55 constrains only addresses that mix upper and lower case */
 

@@ -178,17 +178,19 @@ ngx_http_balance_create_ctx(ngx_http_request_t *r)
 static void
 ngx_http_balance_body_handler(ngx_http_request_t *r)
 {
-    int                           rc;
-    u_char                       *body;
-    size_t                        len, i;
-    ngx_int_t                     lrc;
-    ngx_http_cleanup_t           *hcln;
-    ngx_http_balance_ctx_t       *ctx;
-    ngx_http_balance_call_t      *call;
-    ngx_http_balance_rpc_conf_t   rcf;
-    ngx_http_balance_loc_conf_t  *blcf;
+    int                            rc;
+    u_char                        *body;
+    size_t                         len, i;
+    ngx_int_t                      lrc;
+    ngx_http_cleanup_t            *hcln;
+    ngx_http_balance_ctx_t        *ctx;
+    ngx_http_balance_call_t       *call;
+    ngx_http_balance_rpc_conf_t    rcf;
+    ngx_http_balance_loc_conf_t   *blcf;
+    ngx_http_balance_main_conf_t  *bmcf;
 
     blcf = ngx_http_get_module_loc_conf(r, ngx_http_balance_module);
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_balance_module);
 
     body = ngx_http_balance_read_body(r, &len);
     if (body == NULL) {
@@ -205,6 +207,7 @@ ngx_http_balance_body_handler(ngx_http_request_t *r)
     ngx_memzero(&rcf, sizeof(ngx_http_balance_rpc_conf_t));
 
     rcf.alloc = ngx_http_balance_alloc;
+    rcf.cache = bmcf->address_cache;
     rcf.alloc_data = r->pool;
     rcf.max_batch = blcf->max_batch;
     rcf.strict = blcf->strict ? 1 : 0;

@@ -299,10 +299,10 @@ ngx_http_balance_rpc_balance(ngx_http_balance_call_t *call, json_t *params,
         return NGX_HTTP_BALANCE_RPC_OK;
     }
 
-    rc = ngx_http_balance_address_parse(
+    rc = ngx_http_balance_address_parse_cached(
                              (const u_char *) json_string_value(address),
                              json_string_length(address), conf->strict,
-                             call->address);
+                             call->address, conf->cache);
 
     if (rc != NGX_HTTP_BALANCE_ADDRESS_OK) {
         return ngx_http_balance_rpc_bad_address(call, address, conf);

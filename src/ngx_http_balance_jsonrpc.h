@@ -67,6 +67,9 @@ typedef struct {
     unsigned                       strict:1;
     unsigned                       fallback:1;
 
+    /* EIP-55 forms of recent addresses, or NULL */
+    ngx_http_balance_address_cache_t  *cache;
+
     /* methods refused with -32001 before anything else is done */
     const char                   **deny;
     size_t                         ndeny;

@@ -68,6 +68,9 @@ struct ngx_http_balance_pool_conf_s {
 typedef struct {
     ngx_array_t                    pools;  /* ngx_http_balance_pool_conf_t * */
     ngx_shm_zone_t                *stats_zone;
+
+    /* this worker's, set in init_process */
+    ngx_http_balance_address_cache_t  *address_cache;
 } ngx_http_balance_main_conf_t;
 
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -30,6 +32,7 @@ static void test_address_flipped(void **state);
 static void test_address_checksum(void **state);
 static void test_address_invalid(void **state);
 static void test_address_in_place(void **state);
+static void test_address_cache(void **state);
 
 
 /* EIP-55's own test vectors, in their checksummed form */
@@ -441,6 +444,68 @@ test_address_in_place(void **state)
 }
 
 
+/*
+ * The cache gives what the plain parser gives: on a miss, on a hit, after
+ * a colliding address replaced the entry, and in strict mode.
+ */
+
+static void
+test_address_cache(void **state)
+{
+    int                                rc, pass;
+    char                               in[43], out[43], want[43];
+    size_t                             i;
+    ngx_http_balance_address_cache_t  *cache;
+
+    (void) state;
+
+    cache = calloc(1, sizeof(ngx_http_balance_address_cache_t));
+    assert_non_null(cache);
+
+    for (pass = 0; pass < 3; pass++) {
+        for (i = 0; i < TEST_ADDRESS_NVECTORS; i++) {
+            test_address_case(in, test_address_vectors[i], pass == 1);
+
+            rc = ngx_http_balance_address_parse_cached((u_char *) in, 42, 0,
+                                                       (u_char *) out, cache);
+            assert_int_equal(rc, NGX_HTTP_BALANCE_ADDRESS_OK);
+            out[42] = '\0';
+            assert_string_equal(out, test_address_vectors[i]);
+
+            /* a wrong checksum is still refused in strict mode */
+            memcpy(in, test_address_vectors[i], 43);
+            in[41] = (char) (islower((u_char) in[41]) ? toupper((u_char) in[41])
+                                                      : tolower((u_char) in[41]));
+
+            if (isalpha((u_char) in[41])) {
+                rc = ngx_http_balance_address_parse_cached((u_char *) in, 42,
+                                                           1, (u_char *) out,
+                                                           cache);
+                assert_int_equal(rc, NGX_HTTP_BALANCE_ADDRESS_BAD_CHECKSUM);
+            }
+        }
+    }
+
+    /* two addresses of one slot (same first three digits) take turns */
+
+    for (pass = 0; pass < 4; pass++) {
+        memcpy(in, pass % 2 ? "0x5aa0000000000000000000000000000000000001"
+                            : "0x5aa0000000000000000000000000000000000002", 43);
+
+        rc = ngx_http_balance_address_parse((u_char *) in, 42, 0,
+                                            (u_char *) want);
+        assert_int_equal(rc, NGX_HTTP_BALANCE_ADDRESS_OK);
+
+        rc = ngx_http_balance_address_parse_cached((u_char *) in, 42, 0,
+                                                   (u_char *) out, cache);
+        assert_int_equal(rc, NGX_HTTP_BALANCE_ADDRESS_OK);
+        assert_memory_equal(out, want, 42);
+    }
+
+    free(cache);
+}
+
+
 int
 main(void)
 {
@@ -451,6 +516,7 @@ main(void)
         cmocka_unit_test(test_address_checksum),
         cmocka_unit_test(test_address_invalid),
         cmocka_unit_test(test_address_in_place),
+        cmocka_unit_test(test_address_cache),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
