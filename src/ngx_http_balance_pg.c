@@ -41,6 +41,8 @@ static ngx_int_t ngx_http_balance_pg_want_write(ngx_http_balance_pg_t *pg,
 static void ngx_http_balance_pg_notice(void *arg, const char *message);
 static void ngx_http_balance_pg_error(ngx_http_balance_pg_t *pg,
     const char *what, const char *message);
+static size_t ngx_http_balance_pg_line(const char *message, u_char *text,
+    size_t size);
 static u_char *ngx_http_balance_pg_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
 
@@ -586,16 +588,13 @@ ngx_http_balance_pg_notice(void *arg, const char *message)
 {
     ngx_http_balance_pg_t  *pg = arg;
 
+    u_char  text[NGX_MAX_ERROR_STR / 2];
     size_t  len;
 
-    len = ngx_strlen(message);
-
-    while (len && (message[len - 1] == '\n' || message[len - 1] == ' ')) {
-        len--;
-    }
+    len = ngx_http_balance_pg_line(message, text, sizeof(text));
 
     ngx_log_error(NGX_LOG_NOTICE, &pg->log, 0, "balance: PostgreSQL: %*s",
-                  len, message);
+                  len, text);
 
     /*
      * A FATAL outside a statement (a terminated backend, a shutdown) comes
@@ -618,13 +617,33 @@ static void
 ngx_http_balance_pg_error(ngx_http_balance_pg_t *pg, const char *what,
     const char *message)
 {
-    u_char      text[NGX_MAX_ERROR_STR / 2], *p, *last;
+    u_char      text[NGX_MAX_ERROR_STR / 2];
+    size_t      len;
     ngx_uint_t  level;
 
-    /* libpq's messages span lines: one log line each, as nginx's are */
+    len = ngx_http_balance_pg_line(message, text, sizeof(text));
+
+    level = (pg->failed || pg->pool->down) ? NGX_LOG_DEBUG : NGX_LOG_ERR;
+    pg->failed = 1;
+
+    if (len == 0) {
+        ngx_log_error(level, &pg->log, 0, "balance: %s", what);
+        return;
+    }
+
+    ngx_log_error(level, &pg->log, 0, "balance: %s: %*s", what, len, text);
+}
+
+
+/* libpq's messages span lines: one log line each, as nginx's are */
+
+static size_t
+ngx_http_balance_pg_line(const char *message, u_char *text, size_t size)
+{
+    u_char  *p, *last;
 
     p = text;
-    last = text + sizeof(text);
+    last = text + size;
 
     for ( /* void */ ; message && *message && p < last; message++) {
         if (*message == '\n' || *message == '\t') {
@@ -642,16 +661,7 @@ ngx_http_balance_pg_error(ngx_http_balance_pg_t *pg, const char *what,
         p--;
     }
 
-    level = (pg->failed || pg->pool->down) ? NGX_LOG_DEBUG : NGX_LOG_ERR;
-    pg->failed = 1;
-
-    if (p == text) {
-        ngx_log_error(level, &pg->log, 0, "balance: %s", what);
-        return;
-    }
-
-    ngx_log_error(level, &pg->log, 0, "balance: %s: %*s", what, p - text,
-                  text);
+    return p - text;
 }
 
 

@@ -32,6 +32,10 @@ static void ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
     ngx_http_balance_ctx_t *ctx);
 static void ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_requeue(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_enqueue(ngx_http_balance_pool_t *pool,
+    ngx_http_balance_ctx_t *ctx, ngx_uint_t head);
+static void ngx_http_balance_pool_dequeue(ngx_http_balance_pool_t *pool,
+    ngx_http_balance_ctx_t *ctx);
 static void ngx_http_balance_pool_fail(ngx_queue_t *queue,
     ngx_http_balance_pool_t *pool, ngx_int_t code);
 static void ngx_http_balance_pool_wait_handler(ngx_event_t *ev);
@@ -97,32 +101,29 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
             return NGX_ERROR;
         }
 
-        ngx_http_balance_stats_add(
-                     pg->server->stats->connections[NGX_HTTP_BALANCE_PG_CLOSED],
-                     1);
-
         pg->retry.handler = ngx_http_balance_pool_retry_handler;
         pg->retry.data = pg;
         pg->retry.log = &pg->log;
         pg->retry.cancelable = 1;
+
+        /*
+         * Connect from the first turn of the event loop, not here: the
+         * worker takes its channel's connection after init_process, and
+         * must not find worker_connections used up by ours.  Until then
+         * the connection counts as connecting, so that early requests wait
+         * rather than fail.
+         */
+
+        pg->state = NGX_HTTP_BALANCE_PG_CONNECTING;
+        ngx_http_balance_stats_add(
+                 pg->server->stats->connections[NGX_HTTP_BALANCE_PG_CONNECTING],
+                 1);
+        pool->nconnecting++;
+
+        ngx_add_timer(&pg->retry, 0);
     }
 
     pcf->rt = pool;
-
-    /*
-     * Connect from the first turn of the event loop, not here: the worker
-     * takes its channel's connection after init_process, and it must not
-     * find worker_connections used up by ours.  Until then the connections
-     * count as connecting, so that early requests wait rather than fail.
-     */
-
-    for (i = 0; i < pool->npgs; i++) {
-        ngx_http_balance_pg_set_state(&pool->pgs[i],
-                                      NGX_HTTP_BALANCE_PG_CONNECTING);
-        pool->nconnecting++;
-
-        ngx_add_timer(&pool->pgs[i].retry, 0);
-    }
 
     return NGX_OK;
 }
@@ -197,10 +198,7 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
         return NGX_BUSY;
     }
 
-    ctx->state = NGX_HTTP_BALANCE_CTX_WAITING;
-    ngx_queue_insert_tail(&pool->waiting, &ctx->queue);
-    pool->nwaiting++;
-    ngx_http_balance_stats_add(pool->conf->stats->waiting, 1);
+    ngx_http_balance_pool_enqueue(pool, ctx, 0);
 
     if (pool->nidle == 0) {
         ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
@@ -265,16 +263,43 @@ ngx_http_balance_pool_dispatch_handler(ngx_event_t *ev)
 void
 ngx_http_balance_pool_detach(ngx_http_balance_ctx_t *ctx)
 {
-    ngx_queue_remove(&ctx->queue);
-
     if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
-        ctx->pool->nwaiting--;
-        ngx_http_balance_stats_add(ctx->pool->conf->stats->waiting, -1);
+        ngx_http_balance_pool_dequeue(ctx->pool, ctx);
+        return;
+    }
+
+    /* a round in flight goes on: its result is read and dropped */
+    ngx_queue_remove(&ctx->queue);
+    ctx->pg->nrequests--;
+}
+
+
+static void
+ngx_http_balance_pool_enqueue(ngx_http_balance_pool_t *pool,
+    ngx_http_balance_ctx_t *ctx, ngx_uint_t head)
+{
+    ctx->state = NGX_HTTP_BALANCE_CTX_WAITING;
+
+    if (head) {
+        ngx_queue_insert_head(&pool->waiting, &ctx->queue);
 
     } else {
-        /* a round in flight goes on: its result is read and dropped */
-        ctx->pg->nrequests--;
+        ngx_queue_insert_tail(&pool->waiting, &ctx->queue);
     }
+
+    pool->nwaiting++;
+    ngx_http_balance_stats_add(pool->conf->stats->waiting, 1);
+}
+
+
+static void
+ngx_http_balance_pool_dequeue(ngx_http_balance_pool_t *pool,
+    ngx_http_balance_ctx_t *ctx)
+{
+    ngx_queue_remove(&ctx->queue);
+
+    pool->nwaiting--;
+    ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
 
     if (ctx->wait.timer_set) {
         ngx_del_timer(&ctx->wait);
@@ -306,14 +331,7 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg)
             break;
         }
 
-        ngx_queue_remove(q);
-        pool->nwaiting--;
-        ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
-
-        if (ctx->wait.timer_set) {
-            ngx_del_timer(&ctx->wait);
-        }
-
+        ngx_http_balance_pool_dequeue(pool, ctx);
         ngx_http_balance_pool_add(pg, ctx);
     }
 
@@ -675,12 +693,8 @@ ngx_http_balance_pool_requeue(ngx_http_balance_pg_t *pg)
         }
 
         ngx_queue_remove(q);
-        ngx_queue_insert_head(&pool->waiting, q);
-
+        ngx_http_balance_pool_enqueue(pool, ctx, 1);
         ctx->retried = 1;
-        ctx->state = NGX_HTTP_BALANCE_CTX_WAITING;
-        pool->nwaiting++;
-        ngx_http_balance_stats_add(pool->conf->stats->waiting, 1);
 
         ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
         n++;
@@ -704,19 +718,15 @@ ngx_http_balance_pool_fail(ngx_queue_t *queue, ngx_http_balance_pool_t *pool,
 
     while (!ngx_queue_empty(queue)) {
         q = ngx_queue_head(queue);
-        ngx_queue_remove(q);
-
         ctx = ngx_queue_data(q, ngx_http_balance_ctx_t, queue);
 
         if (ctx->state == NGX_HTTP_BALANCE_CTX_WAITING) {
-            pool->nwaiting--;
-            ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
+            ngx_http_balance_pool_dequeue(pool, ctx);
             ngx_http_balance_stats_add(
                   pool->conf->stats->refused[NGX_HTTP_BALANCE_REFUSED_DOWN], 1);
-        }
 
-        if (ctx->wait.timer_set) {
-            ngx_del_timer(&ctx->wait);
+        } else {
+            ngx_queue_remove(q);
         }
 
         c = ctx->request->connection;
@@ -739,9 +749,7 @@ ngx_http_balance_pool_wait_handler(ngx_event_t *ev)
     pool = ctx->pool;
     c = ctx->request->connection;
 
-    ngx_queue_remove(&ctx->queue);
-    pool->nwaiting--;
-    ngx_http_balance_stats_add(pool->conf->stats->waiting, -1);
+    ngx_http_balance_pool_dequeue(pool, ctx);
     ngx_http_balance_stats_add(
                pool->conf->stats->refused[pool->nup
                                           ? NGX_HTTP_BALANCE_REFUSED_TIMEOUT
