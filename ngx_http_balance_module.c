@@ -25,6 +25,7 @@ static char *ngx_http_balance_chain_id(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_balance_deny_methods(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_balance_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_balance_postconfiguration(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_balance_commands[] = {
@@ -98,7 +99,7 @@ static ngx_command_t  ngx_http_balance_commands[] = {
 
 static ngx_http_module_t  ngx_http_balance_module_ctx = {
     ngx_http_balance_preconfiguration,     /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_balance_postconfiguration,    /* postconfiguration */
 
     ngx_http_balance_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -131,6 +132,19 @@ static ngx_int_t
 ngx_http_balance_preconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_balance_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_balance_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_balance_main_conf_t  *bmcf;
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_balance_module);
+
+    ngx_http_balance_budget(cf, bmcf);
+
+    return NGX_OK;
 }
 
 

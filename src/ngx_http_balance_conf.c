@@ -34,6 +34,13 @@ static char *ngx_http_balance_pool_queue(ngx_conf_t *cf,
     ngx_http_balance_pool_conf_t *pcf);
 static char *ngx_http_balance_pool_backoff(ngx_conf_t *cf,
     ngx_http_balance_pool_conf_t *pcf);
+static char *ngx_http_balance_pool_server(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
+static char *ngx_http_balance_pool_max_lag(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf);
+static ngx_uint_t ngx_http_balance_budget_need(
+    ngx_http_balance_main_conf_t *bmcf, ngx_str_t *name,
+    ngx_http_balance_server_t **first);
 static char *ngx_http_balance_pool_finish(ngx_conf_t *cf,
     ngx_http_balance_pool_conf_t *pcf);
 static char *ngx_http_balance_server_init(ngx_conf_t *cf,
@@ -48,7 +55,7 @@ static char *ngx_http_balance_pool_duplicate(ngx_conf_t *cf,
 
 
 static ngx_http_balance_pool_arg_t  ngx_http_balance_pool_args[] = {
-    { ngx_string("server"), 1, 1 },
+    { ngx_string("server"), 1, 4 },
     { ngx_string("connections"), 1, 1 },
     { ngx_string("queue"), 1, 2 },
     { ngx_string("connect_timeout"), 1, 1 },
@@ -56,6 +63,7 @@ static ngx_http_balance_pool_arg_t  ngx_http_balance_pool_args[] = {
     { ngx_string("table"), 1, 3 },
     { ngx_string("round"), 1, 1 },
     { ngx_string("backoff"), 1, 2 },
+    { ngx_string("max_lag"), 1, 2 },
     { ngx_null_string, 0, 0 }
 };
 
@@ -125,6 +133,8 @@ ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     pcf->backoff_min = NGX_CONF_UNSET_MSEC;
     pcf->backoff_max = NGX_CONF_UNSET_MSEC;
     pcf->round = NGX_CONF_UNSET_UINT;
+    pcf->max_lag = NGX_CONF_UNSET_MSEC;
+    pcf->check_interval = NGX_CONF_UNSET_MSEC;
     pcf->file = cf->conf_file->file.name.data;
     pcf->line = cf->conf_file->line;
 
@@ -171,7 +181,6 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
     ngx_int_t                     n;
     ngx_str_t                    *value;
     ngx_msec_t                   *msp;
-    ngx_http_balance_server_t    *server;
     ngx_http_balance_pool_arg_t  *arg;
 
     value = cf->args->elts;
@@ -199,16 +208,11 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
     }
 
     if (ngx_strcmp(value[0].data, "server") == 0) {
-        server = ngx_array_push(&pcf->servers);
-        if (server == NULL) {
-            return NGX_CONF_ERROR;
-        }
+        return ngx_http_balance_pool_server(cf, pcf);
+    }
 
-        ngx_memzero(server, sizeof(ngx_http_balance_server_t));
-
-        /* the conninfo is turned into keywords once the block is read */
-        server->name = value[1];
-        return NGX_CONF_OK;
+    if (ngx_strcmp(value[0].data, "max_lag") == 0) {
+        return ngx_http_balance_pool_max_lag(cf, pcf);
     }
 
     if (ngx_strcmp(value[0].data, "table") == 0) {
@@ -274,6 +278,144 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* server "conninfo" [weight=N] [role=primary|standby] [max_connections=N] */
+
+static char *
+ngx_http_balance_pool_server(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_int_t                   n;
+    ngx_str_t                  *value, s;
+    ngx_uint_t                  i;
+    ngx_http_balance_server_t  *server;
+
+    value = cf->args->elts;
+
+    server = ngx_array_push(&pcf->servers);
+    if (server == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(server, sizeof(ngx_http_balance_server_t));
+
+    /* the conninfo is turned into keywords once the block is read */
+    server->name = value[1];
+    server->conninfo = value[1];
+    server->weight = 1;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "weight=", 7) == 0) {
+            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
+
+            if (n == NGX_ERROR || n == 0 || n > 1000) {
+                goto invalid;
+            }
+
+            server->weight = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_connections=", 16) == 0) {
+            n = ngx_atoi(value[i].data + 16, value[i].len - 16);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            server->max_connections = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "role=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (s.len == 7 && ngx_strncmp(s.data, "primary", 7) == 0) {
+                server->standby = 0;
+                continue;
+            }
+
+            if (s.len == 7 && ngx_strncmp(s.data, "standby", 7) == 0) {
+                server->standby = 1;
+                continue;
+            }
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"server\" of "
+                       "balance_pool \"%V\": weight=1..1000, "
+                       "role=primary|standby or max_connections=N is "
+                       "expected", &value[i], &pcf->name);
+    return NGX_CONF_ERROR;
+}
+
+
+/* max_lag off | time [check=time] */
+
+static char *
+ngx_http_balance_pool_max_lag(ngx_conf_t *cf,
+    ngx_http_balance_pool_conf_t *pcf)
+{
+    ngx_str_t  *value, s;
+
+    value = cf->args->elts;
+
+    if (pcf->max_lag != NGX_CONF_UNSET_MSEC) {
+        return ngx_http_balance_pool_duplicate(cf, pcf);
+    }
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        if (cf->args->nelts > 2) {
+            goto invalid;
+        }
+
+        pcf->max_lag = 0;
+        pcf->check_interval = 0;
+        return NGX_CONF_OK;
+    }
+
+    pcf->max_lag = ngx_parse_time(&value[1], 0);
+
+    if (pcf->max_lag == (ngx_msec_t) NGX_ERROR || pcf->max_lag == 0) {
+        goto invalid;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "check=", 6) != 0) {
+            goto invalid;
+        }
+
+        s.data = value[2].data + 6;
+        s.len = value[2].len - 6;
+
+        pcf->check_interval = ngx_parse_time(&s, 0);
+
+        if (pcf->check_interval == (ngx_msec_t) NGX_ERROR
+            || pcf->check_interval < 10)
+        {
+            goto invalid;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"max_lag\" in balance_pool \"%V\": "
+                       "\"off\" or a time, then optionally check= and a "
+                       "time of at least 10ms, is expected", &pcf->name);
+    return NGX_CONF_ERROR;
 }
 
 
@@ -441,6 +583,12 @@ ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
     ngx_conf_init_msec_value(pcf->backoff_min, 100);
     ngx_conf_init_msec_value(pcf->backoff_max, 5000);
     ngx_conf_init_uint_value(pcf->round, 256);
+    ngx_conf_init_msec_value(pcf->max_lag, 1000);
+
+    /* twice per bound by default: a standby is caught within 1.5 bounds */
+    if (pcf->check_interval == NGX_CONF_UNSET_MSEC) {
+        pcf->check_interval = ngx_max(pcf->max_lag / 2, 10);
+    }
 
     if (pcf->backoff_max < pcf->backoff_min) {
         pcf->backoff_max = pcf->backoff_min;
@@ -476,8 +624,7 @@ ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
      * of the array, so row i answers key i, NULL for a missing account.
      */
 
-    pcf->prepare.len = sizeof("PREPARE ngx_balance(text[]) AS "
-                              "SELECT t.::text FROM unnest($1) "
+    pcf->prepare.len = sizeof("SELECT t.::text FROM unnest($1::text[]) "
                               "WITH ORDINALITY AS k(key, n) "
                               "LEFT JOIN  t ON t. = k.key ORDER BY k.n")
                        + value.len + table.len + key.len;
@@ -488,8 +635,8 @@ ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
     }
 
     pcf->prepare.data = p;
-    pcf->prepare.len = ngx_sprintf(p, "PREPARE ngx_balance(text[]) AS "
-                                   "SELECT t.%V::text FROM unnest($1) "
+    pcf->prepare.len = ngx_sprintf(p, "SELECT t.%V::text FROM "
+                                   "unnest($1::text[]) "
                                    "WITH ORDINALITY AS k(key, n) "
                                    "LEFT JOIN %V t ON t.%V = k.key "
                                    "ORDER BY k.n%Z",
@@ -826,6 +973,108 @@ ngx_http_balance_resolve(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Warns when this host's workers could open more connections to a server
+ * than the operator declared it accepts from this host (max_connections=):
+ * every worker opens "connections" to each server of every pool naming it,
+ * and during a reload the old workers keep theirs until they exit.  Run
+ * after the http block, when worker_processes is known (unless it comes
+ * after the block: then the default of 1 is assumed).
+ */
+
+void
+ngx_http_balance_budget(ngx_conf_t *cf, ngx_http_balance_main_conf_t *bmcf)
+{
+    ngx_uint_t                      i, j, workers, need;
+    ngx_core_conf_t                *ccf;
+    ngx_http_balance_server_t      *server, *first;
+    ngx_http_balance_pool_conf_t  **pools;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    workers = (ccf->worker_processes == NGX_CONF_UNSET) ? 1
+                                             : (ngx_uint_t) ccf->worker_processes;
+
+    pools = bmcf->pools.elts;
+
+    for (i = 0; i < bmcf->pools.nelts; i++) {
+        server = pools[i]->servers.elts;
+
+        for (j = 0; j < pools[i]->servers.nelts; j++) {
+            if (server[j].max_connections == 0) {
+                continue;
+            }
+
+            need = workers * ngx_http_balance_budget_need(bmcf,
+                                                          &server[j].name,
+                                                          &first);
+
+            /* pools sharing a server: one warning, at the first of them */
+            if (&server[j] != first) {
+                continue;
+            }
+
+            if (need > server[j].max_connections) {
+                ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                              "balance: %ui worker processes may open %ui "
+                              "connections to server %V, over its "
+                              "max_connections=%ui, in %s:%ui", workers,
+                              need, &server[j].name,
+                              server[j].max_connections, pools[i]->file,
+                              pools[i]->line);
+
+            } else if (2 * need > server[j].max_connections) {
+                ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                              "balance: a reload may briefly open %ui "
+                              "connections to server %V (old and new "
+                              "workers), over its max_connections=%ui, "
+                              "in %s:%ui", 2 * need, &server[j].name,
+                              server[j].max_connections, pools[i]->file,
+                              pools[i]->line);
+            }
+        }
+    }
+}
+
+
+/* connections one worker opens to a server over all pools */
+
+static ngx_uint_t
+ngx_http_balance_budget_need(ngx_http_balance_main_conf_t *bmcf,
+    ngx_str_t *name, ngx_http_balance_server_t **first)
+{
+    ngx_uint_t                      i, j, n;
+    ngx_http_balance_server_t      *server;
+    ngx_http_balance_pool_conf_t  **pools;
+
+    n = 0;
+    *first = NULL;
+    pools = bmcf->pools.elts;
+
+    for (i = 0; i < bmcf->pools.nelts; i++) {
+        server = pools[i]->servers.elts;
+
+        for (j = 0; j < pools[i]->servers.nelts; j++) {
+            if (server[j].name.len != name->len
+                || ngx_strncmp(server[j].name.data, name->data, name->len)
+                   != 0)
+            {
+                continue;
+            }
+
+            if (*first == NULL && server[j].max_connections) {
+                *first = &server[j];
+            }
+
+            n += pools[i]->connections;
+        }
+    }
+
+    return n;
 }
 
 

@@ -20,6 +20,7 @@
 typedef struct ngx_http_balance_pool_conf_s  ngx_http_balance_pool_conf_t;
 typedef struct ngx_http_balance_pool_s       ngx_http_balance_pool_t;
 typedef struct ngx_http_balance_pg_s         ngx_http_balance_pg_t;
+typedef struct ngx_http_balance_peer_s       ngx_http_balance_peer_t;
 typedef struct ngx_http_balance_ctx_s        ngx_http_balance_ctx_t;
 
 
@@ -31,6 +32,15 @@ typedef struct {
     /* NULL-terminated, ready for PQconnectStartParams() */
     const char                   **keywords;
     const char                   **values;
+
+    /* the conninfo as written, to match the same server across pools */
+    ngx_str_t                      conninfo;
+
+    ngx_uint_t                     weight;
+    /* what this nginx host may open to it, 0: not declared */
+    ngx_uint_t                     max_connections;
+    /* role=standby: no reads before a check found it fresh */
+    unsigned                       standby:1;
 
     ngx_http_balance_server_stats_t  *stats;
 } ngx_http_balance_server_t;
@@ -49,11 +59,15 @@ struct ngx_http_balance_pool_conf_s {
     ngx_msec_t                     backoff_max;
     ngx_uint_t                     round;
 
+    /* the freshness bound on standbys and how often it is checked; 0: off */
+    ngx_msec_t                     max_lag;
+    ngx_msec_t                     check_interval;
+
     ngx_str_t                      table;
     ngx_str_t                      key;
     ngx_str_t                      value;
 
-    /* "PREPARE ..." statements sent once on every new connection */
+    /* the lookup, prepared once on every new connection */
     ngx_str_t                      prepare;
 
     /* this worker's runtime state, set in init_process */
@@ -96,9 +110,42 @@ typedef enum {
 } ngx_http_balance_pg_state_e;
 
 
+/* a server of a pool as one worker sees it */
+struct ngx_http_balance_peer_s {
+    ngx_http_balance_pool_t       *pool;
+    ngx_http_balance_server_t     *server;
+
+    /* its IDLE connections, whether it is usable or not */
+    ngx_queue_t                    idle;
+    ngx_uint_t                     nidle;
+    /* its connections that are IDLE or BUSY */
+    ngx_uint_t                     nup;
+
+    /* smooth weighted round robin, as nginx's upstream one */
+    ngx_int_t                      current_weight;
+
+    /* the last measured replay lag in ms, -1 when unknown */
+    ngx_msec_int_t                 lag;
+
+    ngx_event_t                    check;
+    /* the connection running the freshness check, if one does */
+    ngx_http_balance_pg_t         *checking;
+
+    /* up and fresh: takes lookups, and its idle count is in pool->nidle */
+    unsigned                       usable:1;
+    /* not in recovery, or a standby within max_lag at the last check */
+    unsigned                       fresh:1;
+    /* pg_is_in_recovery() at the last check (role=standby before one) */
+    unsigned                       recovery:1;
+    /* a check is due on the next connection to come free */
+    unsigned                       check_pending:1;
+};
+
+
 /* one libpq connection slot of a worker */
 struct ngx_http_balance_pg_s {
     ngx_http_balance_pool_t       *pool;
+    ngx_http_balance_peer_t       *peer;
     ngx_http_balance_server_t     *server;
 
     PGconn                        *conn;
@@ -128,6 +175,8 @@ struct ngx_http_balance_pg_s {
     unsigned                       timedout:1;
     /* the server sent a FATAL notice: the connection is going away */
     unsigned                       fatal:1;
+    /* the statement in flight is the freshness check */
+    unsigned                       check:1;
 };
 
 
@@ -139,15 +188,21 @@ struct ngx_http_balance_pool_s {
     ngx_http_balance_pg_t         *pgs;
     ngx_uint_t                     npgs;
 
-    ngx_queue_t                    idle;
+    ngx_http_balance_peer_t       *peers;
+    ngx_uint_t                     npeers;
+    /* peers that take lookups, and their idle connections */
+    ngx_uint_t                     nusable;
     ngx_uint_t                     nidle;
+    /* freshness checks in flight */
+    ngx_uint_t                     nchecking;
+
     ngx_queue_t                    waiting;
     ngx_uint_t                     nwaiting;
 
     /* posted: idle connections take the waiting requests */
     ngx_event_t                    dispatch;
 
-    /* connections that are IDLE or BUSY */
+    /* connections that are IDLE or BUSY, and on their way */
     ngx_uint_t                     nup;
     ngx_uint_t                     nconnecting;
 
@@ -184,6 +239,8 @@ struct ngx_http_balance_ctx_s {
     ngx_event_t                    wait;
     ngx_http_balance_pool_t       *pool;
     ngx_http_balance_pg_t         *pg;
+    /* the server its statement was lost on: another one is preferred */
+    ngx_http_balance_peer_t       *avoid;
 
     /* its statement was lost with a connection once already */
     unsigned                       retried:1;
@@ -200,6 +257,8 @@ ngx_http_balance_pool_conf_t *ngx_http_balance_find_pool(ngx_conf_t *cf,
 /* conf.c */
 char *ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+void ngx_http_balance_budget(ngx_conf_t *cf,
+    ngx_http_balance_main_conf_t *bmcf);
 
 /* handler.c */
 ngx_int_t ngx_http_balance_handler(ngx_http_request_t *r);
@@ -229,6 +288,7 @@ void ngx_http_balance_pg_set_state(ngx_http_balance_pg_t *pg,
     ngx_http_balance_pg_state_e state);
 void ngx_http_balance_pg_connect(ngx_http_balance_pg_t *pg);
 ngx_int_t ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg);
+ngx_int_t ngx_http_balance_pg_check(ngx_http_balance_pg_t *pg);
 void ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg);
 
 

@@ -286,6 +286,45 @@ ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg)
 }
 
 
+/*
+ * The freshness check: whether the server is in recovery, and how far its
+ * replay is behind, in ms.  A standby that replayed all it received counts
+ * 0: the age of the last replayed commit alone would grow on a primary
+ * that is merely idle.  NULL when unknown (nothing replayed yet).  A plain
+ * query, nothing prepared: it runs a few times a second at most.
+ */
+
+static char  ngx_http_balance_check_sql[] =
+    "SELECT pg_is_in_recovery(), "
+    "CASE WHEN NOT pg_is_in_recovery() "
+    "OR pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() THEN 0 "
+    "ELSE greatest(0, (extract(epoch FROM now() "
+    "- pg_last_xact_replay_timestamp()) * 1000)::bigint) END";
+
+
+ngx_int_t
+ngx_http_balance_pg_check(ngx_http_balance_pg_t *pg)
+{
+    ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_BUSY);
+    pg->check = 1;
+    pg->nkeys = 0;
+    pg->nrequests = 0;
+    pg->log.action = "checking the lag of PostgreSQL";
+
+    if (!PQsendQuery(pg->conn, ngx_http_balance_check_sql)) {
+        ngx_http_balance_pg_error(pg, "PQsendQuery() failed",
+                                  PQerrorMessage(pg->conn));
+        return NGX_ERROR;
+    }
+
+    ngx_http_balance_stats_add(pg->server->stats->checks, 1);
+
+    ngx_add_timer(pg->c->read, pg->pool->conf->query_timeout);
+
+    return ngx_http_balance_pg_flush(pg) == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
 static void
 ngx_http_balance_pg_handler(ngx_event_t *ev)
 {
@@ -416,8 +455,14 @@ ngx_http_balance_pg_prepare(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_PREPARING);
     pg->log.action = "preparing the lookup statement";
 
-    if (!PQsendQuery(pg->conn, (char *) pcf->prepare.data)) {
-        ngx_http_balance_pg_error(pg, "PQsendQuery() failed",
+    /*
+     * A protocol-level Parse, not an SQL PREPARE: poolers that track
+     * prepared statements (PgBouncer 1.21+ in transaction mode) see it.
+     */
+    if (!PQsendPrepare(pg->conn, "ngx_balance", (char *) pcf->prepare.data,
+                       1, NULL))
+    {
+        ngx_http_balance_pg_error(pg, "PQsendPrepare() failed",
                                   PQerrorMessage(pg->conn));
         return NGX_ERROR;
     }

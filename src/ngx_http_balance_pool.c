@@ -12,17 +12,32 @@
 
 
 /*
- * A worker's pool: its connections, the queue of requests waiting for one,
- * and rounds.  A round is one statement on one connection answering the
- * lookups of one or more requests: a request that finds an idle connection
- * goes out alone at once; requests that had to wait are taken together by
- * the next free connection, their addresses de-duplicated.
+ * A worker's pool: its servers ("peers"), their connections, the queue of
+ * requests waiting for one, and rounds.  A round is one statement on one
+ * connection answering the lookups of one or more requests: a request that
+ * finds an idle connection goes out alone at once; requests that had to
+ * wait are taken together by the next free connection, their addresses
+ * de-duplicated.
+ *
+ * Lookups go to usable peers only: connected, and either not in recovery
+ * or a standby whose replay lag was within max_lag at its last check.
+ * Among usable peers with an idle connection, smooth weighted round robin
+ * picks; a connection that comes free takes what waits, so under load a
+ * faster server takes more rounds.
  */
 
 
 static void ngx_http_balance_pool_dispatch(ngx_http_balance_pool_t *pool);
 static void ngx_http_balance_pool_dispatch_handler(ngx_event_t *ev);
-static void ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg);
+static ngx_http_balance_peer_t *ngx_http_balance_pool_pick(
+    ngx_http_balance_pool_t *pool);
+static void ngx_http_balance_pool_idle_add(ngx_http_balance_pg_t *pg);
+static ngx_http_balance_pg_t *ngx_http_balance_pool_idle_take(
+    ngx_http_balance_peer_t *peer);
+static void ngx_http_balance_pool_idle_remove(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_update(ngx_http_balance_peer_t *peer);
+static void ngx_http_balance_pool_settle(ngx_http_balance_pool_t *pool);
+static ngx_int_t ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_add(ngx_http_balance_pg_t *pg,
     ngx_http_balance_ctx_t *ctx);
 static size_t ngx_http_balance_pool_key(ngx_http_balance_pg_t *pg,
@@ -40,6 +55,12 @@ static void ngx_http_balance_pool_fail(ngx_queue_t *queue,
     ngx_http_balance_pool_t *pool, ngx_int_t code);
 static void ngx_http_balance_pool_wait_handler(ngx_event_t *ev);
 static void ngx_http_balance_pool_retry_handler(ngx_event_t *ev);
+static void ngx_http_balance_pool_check(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_check_end(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg);
+static void ngx_http_balance_pool_fresh(ngx_http_balance_peer_t *peer,
+    ngx_uint_t recovery, ngx_msec_int_t lag);
+static void ngx_http_balance_pool_check_handler(ngx_event_t *ev);
 
 
 /* "0x" and 40 hex digits, and the comma before the next one */
@@ -52,6 +73,7 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
 {
     ngx_uint_t                  i;
     ngx_http_balance_pg_t      *pg;
+    ngx_http_balance_peer_t    *peer;
     ngx_http_balance_pool_t    *pool;
     ngx_http_balance_server_t  *servers;
 
@@ -65,7 +87,6 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
     pool->dispatch.handler = ngx_http_balance_pool_dispatch_handler;
     pool->dispatch.data = pool;
     pool->dispatch.log = cycle->log;
-    ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->waiting);
 
     /* the de-duplication table stays at most half full */
@@ -77,21 +98,55 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
     pool->slots = ngx_palloc(cycle->pool, pool->nslots * sizeof(uint32_t));
     pool->keys = ngx_palloc(cycle->pool, pcf->round * sizeof(u_char *));
 
+    pool->npeers = pcf->servers.nelts;
+    pool->peers = ngx_pcalloc(cycle->pool,
+                              pool->npeers * sizeof(ngx_http_balance_peer_t));
+
     pool->npgs = pcf->servers.nelts * pcf->connections;
     pool->pgs = ngx_pcalloc(cycle->pool,
                             pool->npgs * sizeof(ngx_http_balance_pg_t));
 
-    if (pool->slots == NULL || pool->keys == NULL || pool->pgs == NULL) {
+    if (pool->slots == NULL || pool->keys == NULL || pool->peers == NULL
+        || pool->pgs == NULL)
+    {
         return NGX_ERROR;
     }
 
     servers = pcf->servers.elts;
 
+    for (i = 0; i < pool->npeers; i++) {
+        peer = &pool->peers[i];
+
+        peer->pool = pool;
+        peer->server = &servers[i];
+        ngx_queue_init(&peer->idle);
+        peer->lag = -1;
+
+        /* a declared standby takes no reads before a check says fresh */
+        peer->recovery = servers[i].standby;
+        peer->fresh = !(servers[i].standby && pcf->max_lag);
+
+        if (pcf->max_lag == 0) {
+            continue;
+        }
+
+        peer->check.handler = ngx_http_balance_pool_check_handler;
+        peer->check.data = peer;
+        peer->check.log = cycle->log;
+        peer->check.cancelable = 1;
+
+        /* spread over the interval: workers do not check in lockstep */
+        ngx_add_timer(&peer->check,
+                      pcf->check_interval
+                      + ngx_random() % (pcf->check_interval / 2 + 1));
+    }
+
     for (i = 0; i < pool->npgs; i++) {
         pg = &pool->pgs[i];
 
         pg->pool = pool;
-        pg->server = &servers[i / pcf->connections];
+        pg->peer = &pool->peers[i / pcf->connections];
+        pg->server = pg->peer->server;
         pg->log = *cycle->log;
         ngx_queue_init(&pg->round);
 
@@ -156,6 +211,13 @@ ngx_http_balance_pool_exit_worker(ngx_http_balance_pool_conf_t *pcf)
               -1);
     }
 
+    for (i = 0; i < pool->npeers; i++) {
+        if (pool->peers[i].usable) {
+            ngx_http_balance_stats_add(pool->peers[i].server->stats->usable,
+                                       -1);
+        }
+    }
+
     ngx_http_balance_stats_add(pcf->stats->waiting, -(ngx_int_t) pool->nwaiting);
 
     pcf->rt = NULL;
@@ -178,9 +240,11 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
     ctx->wait.data = ctx;
     ctx->wait.log = ctx->request->connection->log;
 
-    if (pool->nup == 0 && pool->nconnecting == 0) {
+    /* nothing usable, and nothing that may become so shortly */
+    if (pool->nusable == 0 && pool->nconnecting == 0 && pool->nchecking == 0)
+    {
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
-                      "balance: pool \"%V\" has no connection up, "
+                      "balance: pool \"%V\" has no usable server, "
                       "lookup refused", &pool->conf->name);
         ngx_http_balance_stats_add(
                   pool->conf->stats->refused[NGX_HTTP_BALANCE_REFUSED_DOWN], 1);
@@ -224,16 +288,30 @@ ngx_http_balance_pool_lookup(ngx_http_balance_pool_t *pool,
 static void
 ngx_http_balance_pool_dispatch(ngx_http_balance_pool_t *pool)
 {
-    ngx_queue_t             *q;
-    ngx_http_balance_ctx_t  *ctx;
+    ngx_uint_t                declined;
+    ngx_queue_t              *q;
+    ngx_http_balance_pg_t    *pg;
+    ngx_http_balance_ctx_t   *ctx;
 
-    while (pool->nidle && !ngx_queue_empty(&pool->waiting)) {
-        q = ngx_queue_head(&pool->idle);
-        ngx_queue_remove(q);
-        pool->nidle--;
+    /*
+     * A connection may decline what waits (retries that avoid its server):
+     * once every usable peer declined in a row, the rest waits.
+     */
 
-        ngx_http_balance_pool_round(ngx_queue_data(q, ngx_http_balance_pg_t,
-                                                   queue));
+    declined = 0;
+
+    while (pool->nidle && !ngx_queue_empty(&pool->waiting)
+           && declined < pool->npeers)
+    {
+        pg = ngx_http_balance_pool_idle_take(ngx_http_balance_pool_pick(pool));
+
+        if (ngx_http_balance_pool_round(pg) == NGX_DECLINED) {
+            ngx_http_balance_pool_idle_add(pg);
+            declined++;
+            continue;
+        }
+
+        declined = 0;
     }
 
     /* the rest waits for a connection, for queue_timeout at most */
@@ -248,6 +326,168 @@ ngx_http_balance_pool_dispatch(ngx_http_balance_pool_t *pool)
             ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
         }
     }
+}
+
+
+/*
+ * Smooth weighted round robin over the usable peers with an idle
+ * connection: each gains its weight, the highest is picked and pays the
+ * total back.  A caller makes sure that pool->nidle is not 0.
+ */
+
+static ngx_http_balance_peer_t *
+ngx_http_balance_pool_pick(ngx_http_balance_pool_t *pool)
+{
+    ngx_int_t                 total;
+    ngx_uint_t                i;
+    ngx_http_balance_peer_t  *peer, *best;
+
+    if (pool->npeers == 1) {
+        return &pool->peers[0];
+    }
+
+    best = NULL;
+    total = 0;
+
+    for (i = 0; i < pool->npeers; i++) {
+        peer = &pool->peers[i];
+
+        if (!peer->usable || peer->nidle == 0) {
+            continue;
+        }
+
+        peer->current_weight += peer->server->weight;
+        total += peer->server->weight;
+
+        if (best == NULL || peer->current_weight > best->current_weight) {
+            best = peer;
+        }
+    }
+
+    best->current_weight -= total;
+
+    return best;
+}
+
+
+/* an IDLE connection joins its peer's idle list, the pool's if usable */
+
+static void
+ngx_http_balance_pool_idle_add(ngx_http_balance_pg_t *pg)
+{
+    ngx_http_balance_peer_t  *peer;
+
+    peer = pg->peer;
+
+    /* the most recently used first: its backend's caches are warm */
+    ngx_queue_insert_head(&peer->idle, &pg->queue);
+    peer->nidle++;
+
+    if (peer->usable) {
+        pg->pool->nidle++;
+    }
+}
+
+
+static ngx_http_balance_pg_t *
+ngx_http_balance_pool_idle_take(ngx_http_balance_peer_t *peer)
+{
+    ngx_queue_t            *q;
+    ngx_http_balance_pg_t  *pg;
+
+    q = ngx_queue_head(&peer->idle);
+    pg = ngx_queue_data(q, ngx_http_balance_pg_t, queue);
+
+    ngx_http_balance_pool_idle_remove(pg);
+
+    return pg;
+}
+
+
+static void
+ngx_http_balance_pool_idle_remove(ngx_http_balance_pg_t *pg)
+{
+    ngx_http_balance_peer_t  *peer;
+
+    peer = pg->peer;
+
+    ngx_queue_remove(&pg->queue);
+    peer->nidle--;
+
+    if (peer->usable) {
+        pg->pool->nidle--;
+    }
+}
+
+
+/* a peer takes lookups when it has a connection up and is fresh */
+
+static void
+ngx_http_balance_pool_update(ngx_http_balance_peer_t *peer)
+{
+    ngx_uint_t                usable;
+    ngx_http_balance_pool_t  *pool;
+
+    pool = peer->pool;
+    usable = (peer->nup > 0 && peer->fresh);
+
+    if (usable == peer->usable) {
+        return;
+    }
+
+    peer->usable = usable;
+
+    if (usable) {
+        if (pool->down) {
+            ngx_log_error(NGX_LOG_NOTICE, pool->log, 0,
+                          "balance: server %V of pool \"%V\" is usable "
+                          "again", &peer->server->name, &pool->conf->name);
+            pool->down = 0;
+        }
+
+        pool->nusable++;
+        pool->nidle += peer->nidle;
+        peer->current_weight = 0;
+        ngx_http_balance_stats_add(peer->server->stats->usable, 1);
+
+        /* what waits may go out on its idle connections */
+        if (peer->nidle && !ngx_queue_empty(&pool->waiting)
+            && !pool->dispatch.posted)
+        {
+            ngx_post_event(&pool->dispatch, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    pool->nusable--;
+    pool->nidle -= peer->nidle;
+    ngx_http_balance_stats_add(peer->server->stats->usable, -1);
+}
+
+
+/*
+ * When no peer is usable and none may become so shortly (no connection
+ * on its way, no check in flight), waiting requests fail at once instead
+ * of waiting out the queue timeout.
+ */
+
+static void
+ngx_http_balance_pool_settle(ngx_http_balance_pool_t *pool)
+{
+    if (pool->nusable || pool->nconnecting || pool->nchecking) {
+        return;
+    }
+
+    if (!pool->down && !ngx_exiting) {
+        ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                      "balance: no server of pool \"%V\" is usable, "
+                      "requests fail until one is", &pool->conf->name);
+        pool->down = 1;
+    }
+
+    ngx_http_balance_pool_fail(&pool->waiting, pool,
+                               NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
 }
 
 
@@ -307,13 +547,19 @@ ngx_http_balance_pool_dequeue(ngx_http_balance_pool_t *pool,
 }
 
 
-static void
+/*
+ * Fills a round from the queue and sends it: NGX_DECLINED when nothing
+ * waiting may go on this connection, a loss is handled here.
+ */
+
+static ngx_int_t
 ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg)
 {
     u_char                   *p;
-    ngx_queue_t              *q;
+    ngx_queue_t              *q, *next;
     ngx_http_balance_ctx_t   *ctx;
     ngx_http_balance_pool_t  *pool;
+    ngx_http_balance_peer_t  *avoid;
 
     pool = pg->pool;
 
@@ -322,9 +568,19 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg)
     pg->nrequests = 0;
     pg->param[0] = '{';
 
-    while (!ngx_queue_empty(&pool->waiting)) {
-        q = ngx_queue_head(&pool->waiting);
+    /* a retry goes to another server than the one that lost it, if any */
+    avoid = (pool->nusable > 1) ? pg->peer : NULL;
+
+    for (q = ngx_queue_head(&pool->waiting);
+         q != ngx_queue_sentinel(&pool->waiting);
+         q = next)
+    {
+        next = ngx_queue_next(q);
         ctx = ngx_queue_data(q, ngx_http_balance_ctx_t, queue);
+
+        if (avoid && ctx->avoid == avoid) {
+            continue;
+        }
 
         /* a batch never exceeds a round: the configuration sees to it */
         if (pg->nkeys + ctx->rpc.nlookups > pool->conf->round) {
@@ -333,6 +589,10 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg)
 
         ngx_http_balance_pool_dequeue(pool, ctx);
         ngx_http_balance_pool_add(pg, ctx);
+    }
+
+    if (pg->nrequests == 0) {
+        return NGX_DECLINED;
     }
 
     p = pg->param + 1 + pg->nkeys * NGX_HTTP_BALANCE_KEY_SIZE - 1;
@@ -347,6 +607,8 @@ ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg)
     if (ngx_http_balance_pg_query(pg) != NGX_OK) {
         ngx_http_balance_pool_lost(pg);
     }
+
+    return NGX_OK;
 }
 
 
@@ -413,7 +675,10 @@ ngx_http_balance_pool_key(ngx_http_balance_pg_t *pg, u_char *address)
 void
 ngx_http_balance_pool_release(ngx_http_balance_pg_t *pg)
 {
-    if (pg->error) {
+    if (pg->check) {
+        ngx_http_balance_pool_checked(pg);
+
+    } else if (pg->error) {
         pg->error = 0;
         ngx_http_balance_stats_add(
             pg->server->stats->errors[NGX_HTTP_BALANCE_DB_ERROR_STATEMENT], 1);
@@ -517,17 +782,24 @@ ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
 }
 
 
-/* a connection is free: take the next round or go idle */
+/* a connection is free: check its server, take the next round or go idle */
 
 static void
 ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg)
 {
-    ngx_http_balance_pool_t  *pool;
+    ngx_http_balance_peer_t  *peer;
 
-    pool = pg->pool;
+    peer = pg->peer;
 
-    if (!ngx_queue_empty(&pool->waiting)) {
-        ngx_http_balance_pool_round(pg);
+    if (peer->check_pending) {
+        peer->check_pending = 0;
+        ngx_http_balance_pool_check(pg);
+        return;
+    }
+
+    if (peer->usable && !ngx_queue_empty(&pg->pool->waiting)
+        && ngx_http_balance_pool_round(pg) == NGX_OK)
+    {
         return;
     }
 
@@ -541,31 +813,26 @@ ngx_http_balance_pool_next(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_IDLE);
     pg->log.action = "keeping the connection idle";
 
-    ngx_queue_insert_head(&pool->idle, &pg->queue);
-    pool->nidle++;
+    ngx_http_balance_pool_idle_add(pg);
 }
 
 
 void
 ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
 {
+    ngx_http_balance_peer_t  *peer;
     ngx_http_balance_pool_t  *pool;
 
     pool = pg->pool;
+    peer = pg->peer;
 
     pool->nconnecting--;
     pool->nup++;
+    peer->nup++;
 
     if (pg->res) {
         PQclear(pg->res);
         pg->res = NULL;
-    }
-
-    if (pool->down) {
-        pg->log.action = NULL;
-        ngx_log_error(NGX_LOG_NOTICE, &pg->log, 0,
-                      "balance: PostgreSQL is reachable again");
-        pool->down = 0;
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &pg->log, 0, "balance: connected");
@@ -573,9 +840,15 @@ ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
     pg->failed = 0;
     pg->backoff = 0;
 
-    /* up, though not in the idle queue: next() queues it or uses it */
+    /* up, though not in the idle list: next() lists it or uses it */
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_IDLE);
 
+    /* the first connection to a server learns at once how fresh it is */
+    if (peer->nup == 1 && pool->conf->max_lag) {
+        peer->check_pending = 1;
+    }
+
+    ngx_http_balance_pool_update(peer);
     ngx_http_balance_pool_next(pg);
 }
 
@@ -591,10 +864,12 @@ void
 ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 {
     ngx_msec_t                    backoff;
+    ngx_http_balance_peer_t      *peer;
     ngx_http_balance_pool_t      *pool;
     ngx_http_balance_db_error_e   kind;
 
     pool = pg->pool;
+    peer = pg->peer;
 
     switch (pg->state) {
 
@@ -615,18 +890,29 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
     ngx_http_balance_stats_add(pg->server->stats->errors[kind], 1);
 
+    if (pg->check) {
+        ngx_http_balance_pool_check_end(pg);
+    }
+
     if (pg->state == NGX_HTTP_BALANCE_PG_IDLE) {
-        ngx_queue_remove(&pg->queue);
-        pool->nidle--;
+        ngx_http_balance_pool_idle_remove(pg);
     }
 
     if (pg->state == NGX_HTTP_BALANCE_PG_IDLE
         || pg->state == NGX_HTTP_BALANCE_PG_BUSY)
     {
         pool->nup--;
+        peer->nup--;
+
+        /* back after an outage, a standby proves its freshness again */
+        if (peer->nup == 0 && peer->recovery && pool->conf->max_lag) {
+            peer->fresh = 0;
+            peer->lag = -1;
+        }
     }
 
     ngx_http_balance_pg_close(pg);
+    ngx_http_balance_pool_update(peer);
 
     if (kind == NGX_HTTP_BALANCE_DB_ERROR_LOST) {
         /* a balance read is idempotent: its requests get one more try */
@@ -636,18 +922,7 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pool_fail(&pg->round, pool,
                                NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
 
-    if (pool->nup == 0 && pool->nconnecting == 0) {
-        if (!pool->down && !ngx_exiting) {
-            ngx_log_error(NGX_LOG_ERR, pool->log, 0,
-                          "balance: no connection of pool \"%V\" to "
-                          "PostgreSQL is up, requests fail until one is",
-                          &pool->conf->name);
-            pool->down = 1;
-        }
-
-        ngx_http_balance_pool_fail(&pool->waiting, pool,
-                                   NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
-    }
+    ngx_http_balance_pool_settle(pool);
 
     /* requeued requests go out at once on the connections that are free */
     ngx_http_balance_pool_dispatch(pool);
@@ -667,7 +942,8 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
 
 /*
  * The requests of a lost connection's round that were not retried yet go
- * back to the head of the queue, in their order, with a fresh wait timer.
+ * back to the head of the queue, in their order, with a fresh wait timer;
+ * another server takes them if one is usable.
  */
 
 static void
@@ -695,6 +971,7 @@ ngx_http_balance_pool_requeue(ngx_http_balance_pg_t *pg)
         ngx_queue_remove(q);
         ngx_http_balance_pool_enqueue(pool, ctx, 1);
         ctx->retried = 1;
+        ctx->avoid = pg->peer;
 
         ngx_add_timer(&ctx->wait, pool->conf->queue_timeout);
         n++;
@@ -751,7 +1028,7 @@ ngx_http_balance_pool_wait_handler(ngx_event_t *ev)
 
     ngx_http_balance_pool_dequeue(pool, ctx);
     ngx_http_balance_stats_add(
-               pool->conf->stats->refused[pool->nup
+               pool->conf->stats->refused[pool->nusable
                                           ? NGX_HTTP_BALANCE_REFUSED_TIMEOUT
                                           : NGX_HTTP_BALANCE_REFUSED_DOWN],
                1);
@@ -762,8 +1039,9 @@ ngx_http_balance_pool_wait_handler(ngx_event_t *ev)
                   pool->conf->queue_timeout);
 
     ngx_http_balance_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-                            pool->nup ? NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED
-                                      : NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
+                            pool->nusable
+                                ? NGX_HTTP_BALANCE_RPC_LIMIT_EXCEEDED
+                                : NGX_HTTP_BALANCE_RPC_INTERNAL_ERROR);
 
     ngx_http_run_posted_requests(c);
 }
@@ -781,4 +1059,174 @@ ngx_http_balance_pool_retry_handler(ngx_event_t *ev)
     }
 
     ngx_http_balance_pg_connect(pg);
+}
+
+
+/* the freshness check of a peer goes out on one of its connections */
+
+static void
+ngx_http_balance_pool_check(ngx_http_balance_pg_t *pg)
+{
+    pg->peer->checking = pg;
+    pg->pool->nchecking++;
+
+    if (ngx_http_balance_pg_check(pg) != NGX_OK) {
+        ngx_http_balance_pool_lost(pg);
+    }
+}
+
+
+static void
+ngx_http_balance_pool_check_end(ngx_http_balance_pg_t *pg)
+{
+    pg->check = 0;
+    pg->peer->checking = NULL;
+    pg->pool->nchecking--;
+}
+
+
+/* the answer of a check: pg_is_in_recovery() and the lag in ms or NULL */
+
+static void
+ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg)
+{
+    ngx_int_t                 lag;
+    ngx_uint_t                recovery;
+    ngx_http_balance_peer_t  *peer;
+
+    peer = pg->peer;
+
+    ngx_http_balance_pool_check_end(pg);
+
+    if (pg->error) {
+        /* already logged: what it said before stands, its lag is unknown */
+        pg->error = 0;
+        ngx_http_balance_stats_add(
+            pg->server->stats->errors[NGX_HTTP_BALANCE_DB_ERROR_STATEMENT], 1);
+        ngx_http_balance_pool_fresh(peer, peer->recovery, -1);
+        return;
+    }
+
+    if (pg->res == NULL || PQntuples(pg->res) != 1
+        || PQnfields(pg->res) != 2)
+    {
+        ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
+                      "balance: the freshness check returned no row");
+        ngx_http_balance_pool_fresh(peer, peer->recovery, -1);
+        return;
+    }
+
+    pg->failed = 0;
+
+    recovery = (PQgetvalue(pg->res, 0, 0)[0] == 't');
+
+    if (PQgetisnull(pg->res, 0, 1)) {
+        lag = -1;
+
+    } else {
+        lag = ngx_atoi((u_char *) PQgetvalue(pg->res, 0, 1),
+                       PQgetlength(pg->res, 0, 1));
+    }
+
+    ngx_http_balance_pool_fresh(peer, recovery, lag);
+}
+
+
+/* applies what a check found: a standby over max_lag takes no reads */
+
+static void
+ngx_http_balance_pool_fresh(ngx_http_balance_peer_t *peer,
+    ngx_uint_t recovery, ngx_msec_int_t lag)
+{
+    ngx_uint_t                        fresh;
+    ngx_http_balance_pool_t          *pool;
+    ngx_http_balance_server_stats_t  *st;
+
+    pool = peer->pool;
+    st = peer->server->stats;
+
+    if (recovery != peer->recovery) {
+        ngx_log_error(NGX_LOG_NOTICE, pool->log, 0,
+                      recovery ? "balance: server %V of pool \"%V\" is in "
+                                 "recovery: its reads are held to max_lag"
+                               : "balance: server %V of pool \"%V\" is not "
+                                 "in recovery: no lag bound applies",
+                      &peer->server->name, &pool->conf->name);
+        peer->recovery = recovery;
+    }
+
+    peer->lag = recovery ? lag : 0;
+
+    st->recovery = recovery;
+    st->lag = (peer->lag < 0) ? 0 : (ngx_atomic_uint_t) peer->lag + 1;
+
+    fresh = !recovery || (lag >= 0 && (ngx_msec_t) lag <= pool->conf->max_lag);
+
+    if (fresh != peer->fresh) {
+        peer->fresh = fresh;
+
+        if (fresh) {
+            ngx_log_error(NGX_LOG_NOTICE, pool->log, 0,
+                          "balance: standby %V of pool \"%V\" is %M ms "
+                          "behind, within max_lag: it takes reads",
+                          &peer->server->name, &pool->conf->name, lag);
+
+        } else if (lag < 0) {
+            ngx_log_error(NGX_LOG_WARN, pool->log, 0,
+                          "balance: the lag of standby %V of pool \"%V\" "
+                          "is unknown: no reads until a check measures it",
+                          &peer->server->name, &pool->conf->name);
+            ngx_http_balance_stats_add(st->stale, 1);
+
+        } else {
+            ngx_log_error(NGX_LOG_WARN, pool->log, 0,
+                          "balance: standby %V of pool \"%V\" is %M ms "
+                          "behind, over max_lag %M ms: no reads until it "
+                          "catches up", &peer->server->name,
+                          &pool->conf->name, lag, pool->conf->max_lag);
+            ngx_http_balance_stats_add(st->stale, 1);
+        }
+
+        ngx_http_balance_pool_update(peer);
+    }
+
+    ngx_http_balance_pool_settle(pool);
+}
+
+
+/*
+ * Every check interval: a peer's lag is measured on one of its idle
+ * connections, or on the next to come free.  A check that has not
+ * answered within a whole interval leaves a standby's freshness unknown.
+ */
+
+static void
+ngx_http_balance_pool_check_handler(ngx_event_t *ev)
+{
+    ngx_http_balance_peer_t  *peer;
+
+    peer = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_add_timer(ev, peer->pool->conf->check_interval);
+
+    if (peer->checking) {
+        if (peer->recovery) {
+            ngx_http_balance_pool_fresh(peer, 1, -1);
+        }
+
+        return;
+    }
+
+    if (peer->nidle) {
+        ngx_http_balance_pool_check(ngx_http_balance_pool_idle_take(peer));
+        return;
+    }
+
+    if (peer->nup) {
+        peer->check_pending = 1;
+    }
 }

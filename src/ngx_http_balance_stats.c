@@ -18,7 +18,7 @@
 #include "ngx_http_balance_module.h"
 
 
-#define NGX_HTTP_BALANCE_STATS_VERSION  1
+#define NGX_HTTP_BALANCE_STATS_VERSION  2
 #define NGX_HTTP_BALANCE_STATS_SIZE     (256 * 1024)
 
 
@@ -32,6 +32,8 @@ static u_char *ngx_http_balance_status_render(ngx_http_balance_stats_t *st,
 static u_char *ngx_http_balance_status_series(u_char *p, u_char *last,
     char *name, ngx_http_balance_server_stats_t *ss, char *label,
     char *value, ngx_atomic_uint_t n);
+static u_char *ngx_http_balance_status_labels(u_char *p, u_char *last,
+    char *name, ngx_http_balance_server_stats_t *ss);
 static u_char *ngx_http_balance_status_escape(u_char *p, u_char *last,
     u_char *s, size_t len);
 
@@ -306,14 +308,14 @@ ngx_http_balance_status_handler(ngx_http_request_t *r)
      * to twice their length.
      */
 
-    size = 16384;
+    size = 20480;
 
     for (i = 0; i < st->npools; i++) {
         size += 8 * (128 + 2 * st->pools[i].len);
     }
 
     for (i = 0; i < st->nservers; i++) {
-        size += 13 * (128 + 2 * st->servers[i].len);
+        size += 18 * (128 + 2 * st->servers[i].len);
     }
 
     b = ngx_create_temp_buf(r->pool, size);
@@ -349,6 +351,7 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st, u_char *p,
     u_char *last)
 {
     uint64_t                          n;
+    ngx_atomic_uint_t                 lag;
     ngx_uint_t                        i, j;
     ngx_http_balance_pool_stats_t    *ps;
     ngx_http_balance_server_stats_t  *ss;
@@ -498,16 +501,81 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st, u_char *p,
         }
     }
 
+    p = ngx_slprintf(p, last,
+            "# HELP balance_server_usable Workers that send lookups to the "
+            "server: connected, and not in recovery or within max_lag.\n"
+            "# TYPE balance_server_usable gauge\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        p = ngx_http_balance_status_series(p, last, "balance_server_usable",
+                                           ss, NULL, NULL, ss->usable);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP balance_server_in_recovery 1 when the last check found "
+            "the server in recovery: a standby.\n"
+            "# TYPE balance_server_in_recovery gauge\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        p = ngx_http_balance_status_series(p, last,
+                                           "balance_server_in_recovery", ss,
+                                           NULL, NULL, ss->recovery);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP balance_server_lag_seconds Replay lag at the last check, "
+            "0 for a server not in recovery, NaN when unknown.\n"
+            "# TYPE balance_server_lag_seconds gauge\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        lag = ss->lag;
+        p = ngx_http_balance_status_labels(p, last,
+                                           "balance_server_lag_seconds", ss);
+
+        if (lag == 0) {
+            p = ngx_slprintf(p, last, "\"} NaN\n");
+
+        } else {
+            p = ngx_slprintf(p, last, "\"} %uA.%03uA\n",
+                             (lag - 1) / 1000, (lag - 1) % 1000);
+        }
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP balance_server_checks_total Freshness checks sent.\n"
+            "# TYPE balance_server_checks_total counter\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        p = ngx_http_balance_status_series(p, last,
+                                           "balance_server_checks_total", ss,
+                                           NULL, NULL, ss->checks);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP balance_server_stale_total Times a worker stopped "
+            "reading from the server because it was over max_lag.\n"
+            "# TYPE balance_server_stale_total counter\n");
+
+    for (i = 0; i < st->nservers; i++) {
+        ss = &st->servers[i];
+        p = ngx_http_balance_status_series(p, last,
+                                           "balance_server_stale_total", ss,
+                                           NULL, NULL, ss->stale);
+    }
+
     return p;
 }
 
 
-/* name{pool="...",server="..."[,label="value"]} n, label values escaped */
+/* name{pool="...",server="..." with the label values escaped */
 
 static u_char *
-ngx_http_balance_status_series(u_char *p, u_char *last, char *name,
-    ngx_http_balance_server_stats_t *ss, char *label, char *value,
-    ngx_atomic_uint_t n)
+ngx_http_balance_status_labels(u_char *p, u_char *last, char *name,
+    ngx_http_balance_server_stats_t *ss)
 {
     size_t  len;
 
@@ -516,8 +584,20 @@ ngx_http_balance_status_series(u_char *p, u_char *last, char *name,
     p = ngx_slprintf(p, last, "%s{pool=\"", name);
     p = ngx_http_balance_status_escape(p, last, ss->name, len);
     p = ngx_slprintf(p, last, "\",server=\"");
-    p = ngx_http_balance_status_escape(p, last, ss->name + len + 1,
-                                       ss->len - len - 1);
+
+    return ngx_http_balance_status_escape(p, last, ss->name + len + 1,
+                                          ss->len - len - 1);
+}
+
+
+/* name{pool="...",server="..."[,label="value"]} n */
+
+static u_char *
+ngx_http_balance_status_series(u_char *p, u_char *last, char *name,
+    ngx_http_balance_server_stats_t *ss, char *label, char *value,
+    ngx_atomic_uint_t n)
+{
+    p = ngx_http_balance_status_labels(p, last, name, ss);
 
     if (label) {
         p = ngx_slprintf(p, last, "\",%s=\"%s", label, value);

@@ -82,6 +82,15 @@ typedef struct {
     ngx_atomic_t             keys;
     ngx_atomic_t             errors[NGX_HTTP_BALANCE_DB_ERROR_N];
     ngx_atomic_t             connections[NGX_HTTP_BALANCE_PG_STATES];
+
+    /* workers that send lookups to it */
+    ngx_atomic_t             usable;
+    /* the last check of any worker: replay lag in ms plus 1, 0: unknown */
+    ngx_atomic_t             lag;
+    ngx_atomic_t             recovery;
+    ngx_atomic_t             checks;
+    /* times a worker stopped reading from it because it lagged */
+    ngx_atomic_t             stale;
 } ngx_http_balance_server_stats_t;
 
 

@@ -43,7 +43,7 @@ Content-Type: application/json
 {"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":1}
 --- error_code: 503
 --- error_log eval
-qr/balance: pool "down" has no connection up, lookup refused|balance: no connection of pool "down" to PostgreSQL is up/
+qr/balance: pool "down" has no usable server, lookup refused|balance: no server of pool "down" is usable/
 --- no_error_log
 [alert]
 --- timeout: 3
@@ -67,7 +67,7 @@ POST /api
 [{"jsonrpc":"2.0","result":"OK","id":1},{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":2}]
 --- error_code: 503
 --- error_log eval
-qr/\[info\] .*balance: pool "down" has no connection up, lookup refused, client: 127\.0\.0\.1|\[error\] .*balance: no connection of pool "down" to PostgreSQL is up/
+qr/\[info\] .*balance: pool "down" has no usable server, lookup refused, client: 127\.0\.0\.1|\[error\] .*balance: no server of pool "down" is usable/
 --- no_error_log
 [alert]
 --- timeout: 3
