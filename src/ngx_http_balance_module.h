@@ -241,6 +241,8 @@ struct ngx_http_balance_ctx_s {
     ngx_http_balance_pg_t         *pg;
     /* the server its statement was lost on: another one is preferred */
     ngx_http_balance_peer_t       *avoid;
+    /* the server that answered, for $balance_server */
+    ngx_http_balance_server_t     *server;
 
     /* its statement was lost with a connection once already */
     unsigned                       retried:1;

@@ -778,6 +778,8 @@ ngx_http_balance_pool_answer_ctx(ngx_http_balance_pg_t *pg,
         call->hex_len = n;
     }
 
+    ctx->server = pg->server;
+
     ngx_http_balance_finish(ctx, 0, 0);
 }
 

@@ -10,6 +10,8 @@
  *                    overloaded, fallback or gone
  * $balance_db_time   seconds the request's lookups spent in the pool
  *                    (waiting and the statement), with microseconds
+ * $balance_server    the server that answered the lookups, as the status
+ *                    page names it ("host:port/dbname"), or empty
  */
 
 
@@ -26,6 +28,8 @@ static ngx_int_t ngx_http_balance_outcome_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_balance_db_time_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_balance_server_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_balance_vars[] = {
@@ -40,6 +44,10 @@ static ngx_http_variable_t  ngx_http_balance_vars[] = {
 
     { ngx_string("balance_db_time"), NULL,
       ngx_http_balance_db_time_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("balance_server"), NULL,
+      ngx_http_balance_server_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -175,6 +183,29 @@ ngx_http_balance_db_time_variable(ngx_http_request_t *r,
 
     v->data = p;
     v->len = ngx_sprintf(p, "%uL.%06uL", usec / 1000000, usec % 1000000) - p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_balance_server_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_balance_ctx_t  *ctx;
+
+    ctx = ngx_http_balance_get_ctx(r);
+
+    if (ctx == NULL || ctx->server == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ctx->server->name.data;
+    v->len = ctx->server->name.len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

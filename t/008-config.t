@@ -302,7 +302,73 @@ invalid balance_pool name "a b"
 
 
 
-=== TEST 27: an IPv6 literal host is taken as an address, no DNS
+=== TEST 27: a server weight of zero
+--- http_config
+    balance_pool a { server "host=127.0.0.1" weight=0; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid parameter "weight=0" in "server" of balance_pool "a": weight=1..1000, role=primary|standby or max_connections=N is expected
+
+
+
+=== TEST 28: an unknown server role
+--- http_config
+    balance_pool a { server "host=127.0.0.1" role=replica; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid parameter "role=replica" in "server" of balance_pool "a"
+
+
+
+=== TEST 29: a max_connections that is not a number
+--- http_config
+    balance_pool a { server "host=127.0.0.1" max_connections=many; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid parameter "max_connections=many" in "server" of balance_pool "a"
+
+
+
+=== TEST 30: a max_lag that is not a time
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; max_lag soon; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid "max_lag" in balance_pool "a": "off" or a time, then optionally check= and a time of at least 10ms, is expected
+
+
+
+=== TEST 31: a check interval under 10ms
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; max_lag 1s check=5ms; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid "max_lag" in balance_pool "a"
+
+
+
+=== TEST 32: max_lag off with a check interval
+--- http_config
+    balance_pool a { server "host=127.0.0.1"; max_lag off check=1s; }
+--- config
+    location = /api { balance_pass a; }
+--- must_die
+--- error_log
+invalid "max_lag" in balance_pool "a"
+
+
+
+=== TEST 33: an IPv6 literal host is taken as an address, no DNS
 --- http_config
     balance_pool a { server "host=::1 port=1 dbname=x user=x"; }
 --- config

@@ -1,0 +1,348 @@
+# A pool of a primary and a real streaming standby (made with
+# pg_basebackup -R by the test command): reads spread by weight, a standby
+# that lags stops taking reads and takes them again once it caught up, and
+# a server stopped in the middle of a lookup costs the client nothing: the
+# lookup is answered by the other one.  $balance_server, sent back as
+# X-Server, names the server that answered each request.
+#
+# Needs TEST_NGINX_PG_STANDBY_PORT and the ctl commands of both clusters
+# (TEST_NGINX_PG_CTL, TEST_NGINX_PG_STANDBY_CTL); the test command sets
+# them.
+
+use Test::Nginx::Socket;
+
+$ENV{TEST_NGINX_PG_HOST} ||= '127.0.0.1';
+$ENV{TEST_NGINX_PG_PORT} ||= 5432;
+$ENV{TEST_NGINX_PG_DBNAME} ||= 'balance_test';
+$ENV{TEST_NGINX_PG_USER} ||= 'balance';
+
+our ($P, $S);
+
+if (!$ENV{TEST_NGINX_PG_STANDBY_PORT} || !$ENV{TEST_NGINX_PG_STANDBY_CTL}
+    || !$ENV{TEST_NGINX_PG_CTL})
+{
+    plan skip_all => "no standby: TEST_NGINX_PG_STANDBY_PORT is not set";
+
+} else {
+    # one run: servers are stopped and replay paused on the way
+    repeat_each(1);
+    plan tests => 153;
+
+    $P = "127.0.0.1:$ENV{TEST_NGINX_PG_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
+    $S = "127.0.0.1:$ENV{TEST_NGINX_PG_STANDBY_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
+}
+
+sub sql {
+    my ($port, $sql) = @_;
+    my $out = `psql -h 127.0.0.1 -p $port -U postgres -d $ENV{TEST_NGINX_PG_DBNAME} -X -q -tA -c "$sql" 2>&1`;
+    die "psql on port $port: $sql: $out" if $?;
+    chomp $out;
+    return $out;
+}
+
+# both clusters up, the standby streaming and caught up
+sub settled {
+    for (1 .. 300) {
+        my $p = `psql -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_PORT} -U postgres -d postgres -X -tA -c "SELECT pg_current_wal_lsn()" 2>/dev/null`;
+        my $s = `psql -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_STANDBY_PORT} -U postgres -d postgres -X -tA -c "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null`;
+        chomp($p, $s);
+
+        if ($p ne '' && $s eq 'streaming') {
+            my $r = sql($ENV{TEST_NGINX_PG_STANDBY_PORT},
+                        "SELECT pg_last_wal_replay_lsn() >= '$p'::pg_lsn");
+            return if $r eq 't';
+        }
+
+        select(undef, undef, undef, 0.1);
+    }
+
+    die "the standby is not streaming and caught up after 30 s\n";
+}
+
+# replay paused on the standby (once paused for real), then a write on the
+# primary that it has not replayed: its lag grows from its last commit
+sub lag {
+    my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
+
+    sql($sp, "SELECT pg_wal_replay_pause()");
+
+    for (1 .. 100) {
+        last if sql($sp, "SELECT pg_get_wal_replay_pause_state()") eq 'paused';
+        select(undef, undef, undef, 0.05);
+    }
+
+    # the standby's last replayed commit is over max_lag old when the write
+    # that it does not replay arrives
+    select(undef, undef, undef, 1.2);
+    sql($ENV{TEST_NGINX_PG_PORT},
+        "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+    select(undef, undef, undef, 0.5);
+}
+
+# runs a command after a delay, in a child, while requests go on
+sub later {
+    my ($delay, $cmd) = @_;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        select(undef, undef, undef, $delay);
+        exec("sh", "-c", $cmd) or exit 1;
+    }
+
+    return $pid;
+}
+
+sub post {
+    my $id = shift;
+    return "POST /api\n{\"jsonrpc\":\"2.0\",\"id\":$id,\"method\":\"eth_getBalance\",\"params\":[\"0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\"]}";
+}
+
+sub answer {
+    my $id = shift;
+    return "{\"jsonrpc\":\"2.0\",\"result\":\"0x1\",\"id\":$id}";
+}
+
+# every line the page must hold
+sub page {
+    my $re = join "", map { "(?=.*^\Q$_\E\$)" } @_;
+    return qr/(?ms)\A$re/;
+}
+
+sub series {
+    my ($name, $server, $value) = @_;
+    return "$name\{pool=\"rep\",server=\"$server\"} $value";
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<'CONF') unless defined $block->config;
+    location = /api {
+        balance_pass rep;
+        add_header X-Server $balance_server always;
+    }
+
+    location = /status {
+        balance_status;
+    }
+
+    # about 2 s to send: time for something to happen meanwhile
+    location = /pause {
+        limit_rate 50;
+        return 200 "....................................................................................................";
+    }
+CONF
+});
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: equal weights: reads alternate between the primary and the standby
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 2;
+        max_lag 1s check=100ms;
+    }
+--- init
+::settled();
+select(undef, undef, undef, 0.5);
+--- request eval
+[map { ::post($_) } 1 .. 6]
+--- response_body eval
+[map { ::answer($_) } 1 .. 6]
+--- response_headers eval
+["X-Server: $::P", "X-Server: $::S", "X-Server: $::P", "X-Server: $::S", "X-Server: $::P", "X-Server: $::S"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: weights 3 and 1: three reads in four go to the first server
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=3;
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby weight=1;
+        connections 2;
+        max_lag 1s check=100ms;
+    }
+--- init
+select(undef, undef, undef, 0.5);
+--- request eval
+[map { ::post($_) } 1 .. 8]
+--- response_body eval
+[map { ::answer($_) } 1 .. 8]
+--- response_headers eval
+["X-Server: $::P", "X-Server: $::P", "X-Server: $::S", "X-Server: $::P", "X-Server: $::P", "X-Server: $::P", "X-Server: $::S", "X-Server: $::P"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: a standby over max_lag gets no reads; after replay resumes it gets them again
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 2;
+        max_lag 1s check=100ms;
+    }
+--- init
+select(undef, undef, undef, 0.5);
+::lag();
+# replay resumes while /pause is being sent
+::later(1, "psql -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_STANDBY_PORT} -U postgres -d postgres -X -q -c 'SELECT pg_wal_replay_resume()' >/dev/null");
+--- request eval
+[(map { ::post($_) } 1 .. 4), "GET /status", "GET /pause", (map { ::post($_) } 5 .. 8), "GET /status"]
+--- response_body_like eval
+[(map { "^\Q" . ::answer($_) . "\E\$" } 1 .. 4),
+ ::page(::series("balance_server_usable", $::S, 0),
+        ::series("balance_server_usable", $::P, 1),
+        ::series("balance_server_in_recovery", $::S, 1),
+        ::series("balance_server_stale_total", $::S, 1)),
+ "^\\.{100}\$",
+ (map { "^\Q" . ::answer($_) . "\E\$" } 5 .. 8),
+ ::page(::series("balance_server_usable", $::S, 1),
+        ::series("balance_server_lag_seconds", $::S, "0.000"),
+        ::series("balance_server_stale_total", $::S, 1))]
+--- response_headers eval
+["X-Server: $::P", "X-Server: $::P", "X-Server: $::P", "X-Server: $::P", "!X-Server", "!X-Server", "X-Server: $::P", "X-Server: $::S", "X-Server: $::P", "X-Server: $::S", "!X-Server"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a pool whose only server is a lagging standby fails at once, then serves once it caught up
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 1;
+        max_lag 1s check=100ms;
+    }
+--- init
+::settled();
+select(undef, undef, undef, 0.3);
+::lag();
+::later(0.5, "psql -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_STANDBY_PORT} -U postgres -d postgres -X -q -c 'SELECT pg_wal_replay_resume()' >/dev/null");
+--- request eval
+[::post(1), "GET /pause", ::post(2)]
+--- response_body eval
+['{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":1}', "." x 100, ::answer(2)]
+--- error_code eval
+[503, 200, 200]
+--- response_headers eval
+["!X-Server", "!X-Server", "X-Server: $::S"]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 5: a server not declared a standby is found in recovery: held to max_lag
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        connections 1;
+    }
+--- init
+::settled();
+select(undef, undef, undef, 0.3);
+--- request eval
+::post(1)
+--- response_body eval
+::answer(1)
+--- response_headers eval
+"X-Server: $::S"
+--- error_log eval
+qr/\[notice\] .*balance: server \S+ of pool "rep" is in recovery: its reads are held to max_lag/
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: the standby stops in the middle of a lookup: the primary answers it
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby weight=1000;
+        connections 2;
+        max_lag 1s check=100ms;
+        queue 10 timeout=5s;
+        table slow_state;
+    }
+--- init
+::settled();
+select(undef, undef, undef, 0.5);
+::later(0.4, "$ENV{TEST_NGINX_PG_STANDBY_CTL} stop");
+--- request eval
+[::post(1), ::post(2), "GET /status"]
+--- response_body_like eval
+["^\Q" . ::answer(1) . "\E\$", "^\Q" . ::answer(2) . "\E\$",
+ ::page(::series("balance_server_usable", $::S, 0),
+        ::series("balance_server_usable", $::P, 1),
+        ::series("balance_db_statements_total", $::S, 1))]
+--- response_headers eval
+["X-Server: $::P", "X-Server: $::P", "!X-Server"]
+--- no_error_log
+[alert]
+--- timeout: 8
+
+
+
+=== TEST 7: the primary stops in the middle of a lookup: the standby answers it, and goes on
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=1000;
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 2;
+        max_lag 1s check=100ms;
+        queue 10 timeout=5s;
+        table slow_state;
+    }
+--- init
+system("$ENV{TEST_NGINX_PG_STANDBY_CTL} start") == 0 or die "cannot start the standby\n";
+::settled();
+select(undef, undef, undef, 0.5);
+::later(0.4, "$ENV{TEST_NGINX_PG_CTL} stop");
+--- request eval
+[::post(1), ::post(2), ::post(3), "GET /status"]
+--- response_body_like eval
+["^\Q" . ::answer(1) . "\E\$", "^\Q" . ::answer(2) . "\E\$",
+ "^\Q" . ::answer(3) . "\E\$",
+ ::page(::series("balance_server_usable", $::P, 0),
+        ::series("balance_server_usable", $::S, 1),
+        ::series("balance_server_lag_seconds", $::S, "0.000"),
+        ::series("balance_db_statements_total", $::P, 1))]
+--- response_headers eval
+["X-Server: $::S", "X-Server: $::S", "X-Server: $::S", "!X-Server"]
+--- no_error_log
+[alert]
+--- timeout: 10
+
+
+
+=== TEST 8: the primary back: both serve again
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 2;
+        max_lag 1s check=100ms;
+        backoff 100ms max=200ms;
+    }
+--- init
+system("$ENV{TEST_NGINX_PG_CTL} start") == 0 or die "cannot start the primary\n";
+::settled();
+select(undef, undef, undef, 1);
+--- request eval
+[map { ::post($_) } 1 .. 2]
+--- response_body eval
+[map { ::answer($_) } 1 .. 2]
+--- response_headers eval
+["X-Server: $::P", "X-Server: $::S"]
+--- no_error_log
+[alert]
