@@ -1,6 +1,11 @@
 # Shared by the bench/ scripts: a private PostgreSQL with N accounts and an
-# nginx with the module, both under run/bench/.  Source it; set BENCH_PORT,
-# BENCH_PG_PORT, BENCH_WORKERS before calling bench_start.
+# nginx with the module, both under run/bench-<script>/.  Source it; set
+# BENCH_PORT, BENCH_PG_PORT, BENCH_WORKERS before calling bench_db.
+#
+# BENCH_STANDBY=1: bench_nginx's pool has a second server, the streaming
+# standby that bench_standby makes (port BENCH_PG_STANDBY_PORT, default
+# BENCH_PG_PORT + 1), with role=standby and a lag bound (BENCH_MAX_LAG,
+# BENCH_LAG_CHECK); without it the pool has the primary only, as before.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -11,12 +16,15 @@ case "$bench_name" in
     faults) bench_slot=1 ;;
     syscalls) bench_slot=2 ;;
     statements) bench_slot=3 ;;
-    *) bench_slot=4 ;;
+    replicas) bench_slot=4 ;;
+    *) bench_slot=5 ;;
 esac
 bench_dir="$top/run/bench-$bench_name"
 bench_pg="$bench_dir/pg"
 BENCH_PORT=${BENCH_PORT:-$((18600 + 10 * bench_slot))}
 BENCH_PG_PORT=${BENCH_PG_PORT:-$((15450 + 10 * bench_slot))}
+BENCH_PG_STANDBY_PORT=${BENCH_PG_STANDBY_PORT:-$((BENCH_PG_PORT + 1))}
+bench_pg_standby="$bench_dir/pg-standby"
 BENCH_WORKERS=${BENCH_WORKERS:-2}
 BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-100000}
 
@@ -39,6 +47,26 @@ bench_db() {
     fi
 }
 
+# a streaming standby of bench_db's cluster, made afresh (pg_basebackup)
+bench_standby() {
+    "$top/util/pg.sh" stop "$bench_pg_standby"
+    rm -rf "$bench_pg_standby"
+    "$top/util/pg.sh" standby "$bench_pg_standby" "$BENCH_PG_STANDBY_PORT" "$bench_pg"
+}
+
+# the pool's server lines: the primary, and with BENCH_STANDBY=1 the standby
+bench_pool_servers() {
+    if [ "${BENCH_STANDBY:-}" = 1 ]; then
+        cat <<POOL
+        server "host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench" max_connections=100;
+        server "host=127.0.0.1 port=$BENCH_PG_STANDBY_PORT dbname=bench user=bench" role=standby max_connections=100;
+        max_lag ${BENCH_MAX_LAG:-1s} check=${BENCH_LAG_CHECK:-200ms};
+POOL
+    else
+        echo "        server \"host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench\";"
+    fi
+}
+
 # writes and starts an nginx; $1 names it, $2 is the server block body
 bench_nginx() {
     local name=$1 body=$2 dir="$bench_dir/$1"
@@ -53,7 +81,7 @@ http {
     access_log off;
     client_body_temp_path $dir/tmp;
     balance_pool bench {
-        server "host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench";
+$(bench_pool_servers)
         connections ${BENCH_CONNECTIONS:-4};
         queue ${BENCH_QUEUE:-4096} timeout=${BENCH_QUEUE_TIMEOUT:-2s};
     }

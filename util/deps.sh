@@ -7,7 +7,8 @@ pkgs=(
     # build: nginx-dev brings the source tree and configure flags of the
     # packaged nginx (and libpcre2-dev, needed for binary compatibility)
     gcc make nginx nginx-dev libpq-dev libjansson-dev nettle-dev
-    # PostgreSQL for the demo, the tests and the benchmark
+    # PostgreSQL for the demo, the tests and the benchmark (postgresql
+    # brings postgresql-client-15: psql, pg_basebackup for the standbys)
     postgresql postgresql-contrib
     # tests: Test::Base and friends for Test::Nginx, cmocka for C units
     libcmocka-dev libtest-base-perl libtext-diff-perl liblist-moreutils-perl

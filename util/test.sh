@@ -5,7 +5,9 @@
 # Ethereum client (ethers v6) through the module.
 #
 # Environment: TEST_NGINX_PG_PORT (default 15432) for the throwaway
-# cluster under run/; BALANCE_FUZZ_SECONDS (default 15) per harness,
+# cluster under run/test-pg, TEST_NGINX_PG_STANDBY_PORT (default 15433) for
+# its streaming standby under run/test-pg-standby (made afresh with
+# pg_basebackup on each run); BALANCE_FUZZ_SECONDS (default 15) per harness,
 # BALANCE_SKIP_FUZZ=1 skips fuzzing; BALANCE_SKIP_CLIENTS=1 skips the
 # npm-based client test (it needs the npm registry).
 set -euo pipefail
@@ -32,13 +34,25 @@ export TEST_NGINX_PG_HOST=127.0.0.1
 export TEST_NGINX_PG_PORT=${TEST_NGINX_PG_PORT:-15432}
 export TEST_NGINX_PG_DBNAME=balance_test
 export TEST_NGINX_PG_USER=balance
+standbydir="$top/run/test-pg-standby"
+export TEST_NGINX_PG_STANDBY_PORT=${TEST_NGINX_PG_STANDBY_PORT:-15433}
 util/pg.sh start "$pgdir" "$TEST_NGINX_PG_PORT" "$TEST_NGINX_PG_DBNAME" \
     "$TEST_NGINX_PG_USER"
-trap 'util/pg.sh stop "$pgdir"' EXIT
+trap 'util/pg.sh stop "$standbydir"; util/pg.sh stop "$pgdir"' EXIT
 util/pg.sh psql "$pgdir" "$TEST_NGINX_PG_PORT" "$TEST_NGINX_PG_DBNAME" \
     "$TEST_NGINX_PG_USER" -f t/fixture.sql
 
+# a streaming standby of it, made afresh: a copy of the primary as it is
+# now, whatever a previous run left behind
+echo "== PostgreSQL standby"
+util/pg.sh stop "$standbydir"
+rm -rf "$standbydir"
+util/pg.sh standby "$standbydir" "$TEST_NGINX_PG_STANDBY_PORT" "$pgdir"
+
+export TEST_NGINX_PG_DIR="$pgdir"
+export TEST_NGINX_PG_STANDBY_DIR="$standbydir"
 export TEST_NGINX_PG_CTL="$top/util/pg.sh ctl $pgdir"
+export TEST_NGINX_PG_STANDBY_CTL="$top/util/pg.sh ctl $standbydir"
 export TEST_NGINX_LOAD_MODULES="$top/build/ngx_http_balance_module.so"
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 
