@@ -110,6 +110,13 @@ typedef enum {
 } ngx_http_balance_pg_state_e;
 
 
+/* the WAL position of a primary at a moment, from a check */
+typedef struct {
+    ngx_msec_t                     time;
+    uint64_t                       lsn;
+} ngx_http_balance_wal_t;
+
+
 /* a server of a pool as one worker sees it */
 struct ngx_http_balance_peer_s {
     ngx_http_balance_pool_t       *pool;
@@ -195,6 +202,12 @@ struct ngx_http_balance_pool_s {
     ngx_uint_t                     nidle;
     /* freshness checks in flight */
     ngx_uint_t                     nchecking;
+
+    /* a ring of the primary's recent WAL positions, the newest at head-1 */
+    ngx_http_balance_wal_t        *wal;
+    ngx_uint_t                     nwal;
+    ngx_uint_t                     wal_head;
+    ngx_uint_t                     wal_count;
 
     ngx_queue_t                    waiting;
     ngx_uint_t                     nwaiting;

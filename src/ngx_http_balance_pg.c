@@ -287,11 +287,13 @@ ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg)
 
 
 /*
- * The freshness check: whether the server is in recovery, and how far its
- * replay is behind, in ms.  A standby that replayed all it received counts
- * 0: the age of the last replayed commit alone would grow on a primary
- * that is merely idle.  NULL when unknown (nothing replayed yet).  A plain
- * query, nothing prepared: it runs a few times a second at most.
+ * The freshness check: whether the server is in recovery; for a standby,
+ * its own estimate of its lag in ms (0 when it replayed all it received:
+ * the age of the last replayed commit alone would grow while the primary
+ * is merely idle; NULL when nothing was replayed yet); and its WAL
+ * position: what it replayed, or for a primary, what was inserted (commits
+ * with synchronous_commit off included).  A plain query, nothing prepared:
+ * it runs a few times a second at most.
  */
 
 static char  ngx_http_balance_check_sql[] =
@@ -299,7 +301,9 @@ static char  ngx_http_balance_check_sql[] =
     "CASE WHEN NOT pg_is_in_recovery() "
     "OR pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() THEN 0 "
     "ELSE greatest(0, (extract(epoch FROM now() "
-    "- pg_last_xact_replay_timestamp()) * 1000)::bigint) END";
+    "- pg_last_xact_replay_timestamp()) * 1000)::bigint) END, "
+    "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+    "ELSE pg_current_wal_insert_lsn() END";
 
 
 ngx_int_t

@@ -58,6 +58,12 @@ static void ngx_http_balance_pool_retry_handler(ngx_event_t *ev);
 static void ngx_http_balance_pool_check(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_check_end(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg);
+static ngx_int_t ngx_http_balance_pool_lsn(u_char *p, size_t len,
+    uint64_t *lsn);
+static void ngx_http_balance_pool_wal_add(ngx_http_balance_pool_t *pool,
+    uint64_t lsn);
+static ngx_msec_int_t ngx_http_balance_pool_wal_lag(
+    ngx_http_balance_pool_t *pool, uint64_t lsn);
 static void ngx_http_balance_pool_fresh(ngx_http_balance_peer_t *peer,
     ngx_uint_t recovery, ngx_msec_int_t lag);
 static void ngx_http_balance_pool_check_handler(ngx_event_t *ev);
@@ -110,6 +116,16 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
         || pool->pgs == NULL)
     {
         return NGX_ERROR;
+    }
+
+    if (pcf->max_lag) {
+        /* enough of the primary's positions to look max_lag back, and more */
+        pool->nwal = ngx_min(pcf->max_lag / pcf->check_interval + 4, 1024);
+        pool->wal = ngx_palloc(cycle->pool,
+                               pool->nwal * sizeof(ngx_http_balance_wal_t));
+        if (pool->wal == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     servers = pcf->servers.elts;
@@ -910,6 +926,7 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
         if (peer->nup == 0 && peer->recovery && pool->conf->max_lag) {
             peer->fresh = 0;
             peer->lag = -1;
+            peer->server->stats->lag = 0;
         }
     }
 
@@ -1087,13 +1104,21 @@ ngx_http_balance_pool_check_end(ngx_http_balance_pg_t *pg)
 }
 
 
-/* the answer of a check: pg_is_in_recovery() and the lag in ms or NULL */
+/*
+ * The answer of a check.  A primary's WAL position joins the pool's ring.
+ * A standby's lag is measured against that ring when it can be: the time
+ * since the primary was last seen at or below what the standby replayed,
+ * which counts WAL the standby has not even received.  Without a recent
+ * primary position (no primary in the pool, or it is down), the standby's
+ * own estimate stands.
+ */
 
 static void
 ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg)
 {
-    ngx_int_t                 lag;
-    ngx_uint_t                recovery;
+    uint64_t                  lsn;
+    ngx_int_t                 lag, wal_lag;
+    ngx_uint_t                recovery, have_lsn;
     ngx_http_balance_peer_t  *peer;
 
     peer = pg->peer;
@@ -1110,7 +1135,7 @@ ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg)
     }
 
     if (pg->res == NULL || PQntuples(pg->res) != 1
-        || PQnfields(pg->res) != 2)
+        || PQnfields(pg->res) != 3)
     {
         ngx_log_error(NGX_LOG_ERR, &pg->log, 0,
                       "balance: the freshness check returned no row");
@@ -1130,7 +1155,135 @@ ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg)
                        PQgetlength(pg->res, 0, 1));
     }
 
+    have_lsn = !PQgetisnull(pg->res, 0, 2)
+               && ngx_http_balance_pool_lsn((u_char *) PQgetvalue(pg->res, 0, 2),
+                                            PQgetlength(pg->res, 0, 2), &lsn)
+                  == NGX_OK;
+
+    if (have_lsn && !recovery) {
+        ngx_http_balance_pool_wal_add(pg->pool, lsn);
+
+    } else if (have_lsn) {
+        wal_lag = ngx_http_balance_pool_wal_lag(pg->pool, lsn);
+
+        if (wal_lag >= 0) {
+            lag = wal_lag;
+        }
+    }
+
     ngx_http_balance_pool_fresh(peer, recovery, lag);
+}
+
+
+/* "16/B374D848", PostgreSQL's pg_lsn text, to a 64-bit position */
+
+static ngx_int_t
+ngx_http_balance_pool_lsn(u_char *p, size_t len, uint64_t *lsn)
+{
+    u_char      c;
+    uint64_t    half, v;
+    ngx_uint_t  digits, halves;
+
+    v = 0;
+    half = 0;
+    digits = 0;
+    halves = 0;
+
+    for ( /* void */ ; len; len--, p++) {
+        c = *p;
+
+        if (c == '/' && digits && halves == 0) {
+            v = half << 32;
+            half = 0;
+            digits = 0;
+            halves = 1;
+            continue;
+        }
+
+        c = (u_char) (c | 0x20);
+
+        if (digits == 8
+            || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+        {
+            return NGX_ERROR;
+        }
+
+        half = half * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
+        digits++;
+    }
+
+    if (halves != 1 || digits == 0) {
+        return NGX_ERROR;
+    }
+
+    *lsn = v | half;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_balance_pool_wal_add(ngx_http_balance_pool_t *pool, uint64_t lsn)
+{
+    ngx_http_balance_wal_t  *newest;
+
+    if (pool->wal_count) {
+        newest = &pool->wal[(pool->wal_head + pool->nwal - 1) % pool->nwal];
+
+        /* going back: another primary (a failover): start over */
+        if (lsn < newest->lsn) {
+            pool->wal_count = 0;
+        }
+    }
+
+    pool->wal[pool->wal_head].time = ngx_current_msec;
+    pool->wal[pool->wal_head].lsn = lsn;
+
+    pool->wal_head = (pool->wal_head + 1) % pool->nwal;
+
+    if (pool->wal_count < pool->nwal) {
+        pool->wal_count++;
+    }
+}
+
+
+/*
+ * How long ago the primary was last seen at or below a standby's replayed
+ * position: its data is at most that old.  0 when it replayed all the
+ * primary had at the newest position; -1 when the ring cannot tell (no
+ * recent primary position, or the standby is behind every position kept
+ * while they span less than max_lag).  Errs by up to one check interval
+ * on the safe side.
+ */
+
+static ngx_msec_int_t
+ngx_http_balance_pool_wal_lag(ngx_http_balance_pool_t *pool, uint64_t lsn)
+{
+    ngx_uint_t               k;
+    ngx_msec_int_t           age;
+    ngx_http_balance_wal_t  *w;
+
+    if (pool->wal_count == 0) {
+        return -1;
+    }
+
+    for (k = 0; k < pool->wal_count; k++) {
+        w = &pool->wal[(pool->wal_head + pool->nwal - 1 - k) % pool->nwal];
+        age = (ngx_msec_int_t) (ngx_current_msec - w->time);
+
+        if (k == 0 && age > (ngx_msec_int_t) (2 * pool->conf->check_interval))
+        {
+            /* the primary has not answered a check lately */
+            return -1;
+        }
+
+        if (w->lsn <= lsn) {
+            return k == 0 ? 0 : age;
+        }
+    }
+
+    /* behind all that is kept: stale for sure once that spans max_lag */
+    return (age > (ngx_msec_int_t) pool->conf->max_lag) ? age : -1;
 }
 
 
@@ -1199,7 +1352,8 @@ ngx_http_balance_pool_fresh(ngx_http_balance_peer_t *peer,
 /*
  * Every check interval: a peer's lag is measured on one of its idle
  * connections, or on the next to come free.  A check that has not
- * answered within a whole interval leaves a standby's freshness unknown.
+ * answered within a whole interval leaves a standby's freshness unknown:
+ * what it serves must never be older than max_lag plus one interval.
  */
 
 static void
@@ -1215,7 +1369,8 @@ ngx_http_balance_pool_check_handler(ngx_event_t *ev)
 
     ngx_add_timer(ev, peer->pool->conf->check_interval);
 
-    if (peer->checking) {
+    /* the last check is still in flight, or still waits for a connection */
+    if (peer->checking || peer->check_pending) {
         if (peer->recovery) {
             ngx_http_balance_pool_fresh(peer, 1, -1);
         }

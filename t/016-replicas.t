@@ -26,7 +26,7 @@ if (!$ENV{TEST_NGINX_PG_STANDBY_PORT} || !$ENV{TEST_NGINX_PG_STANDBY_CTL}
 } else {
     # one run: servers are stopped and replay paused on the way
     repeat_each(1);
-    plan tests => 153;
+    plan tests => 177;
 
     $P = "127.0.0.1:$ENV{TEST_NGINX_PG_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
     $S = "127.0.0.1:$ENV{TEST_NGINX_PG_STANDBY_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
@@ -71,12 +71,31 @@ sub lag {
         select(undef, undef, undef, 0.05);
     }
 
-    # the standby's last replayed commit is over max_lag old when the write
-    # that it does not replay arrives
-    select(undef, undef, undef, 1.2);
+    # the write it does not replay: the primary's position moves past the
+    # standby's, which is over max_lag (1 s) behind from about 1 s on
     sql($ENV{TEST_NGINX_PG_PORT},
         "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
-    select(undef, undef, undef, 0.5);
+    select(undef, undef, undef, 1.6);
+}
+
+# the standby stops streaming (primary_conninfo emptied): it keeps what
+# it has, replayed in full, and receives nothing more
+sub cut {
+    my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
+
+    sql($sp, "ALTER SYSTEM SET primary_conninfo = ''");
+    sql($sp, "SELECT pg_reload_conf()");
+
+    for (1 .. 100) {
+        last if sql($sp, "SELECT count(*) FROM pg_stat_wal_receiver") eq '0';
+        select(undef, undef, undef, 0.05);
+    }
+}
+
+sub uncut_command {
+    my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
+    my $psql = "psql -h 127.0.0.1 -p $sp -U postgres -d postgres -X -q";
+    return "$psql -c \"ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=$ENV{TEST_NGINX_PG_PORT} user=postgres'\" && $psql -c 'SELECT pg_reload_conf()' >/dev/null";
 }
 
 # runs a command after a delay, in a child, while requests go on
@@ -217,7 +236,39 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 4: a pool whose only server is a lagging standby fails at once, then serves once it caught up
+=== TEST 4: a standby cut off from its primary is stale once the primary moves on, though it replayed all it received
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 2;
+        max_lag 1s check=100ms;
+    }
+--- init
+::settled();
+select(undef, undef, undef, 0.3);
+::cut();
+::sql($ENV{TEST_NGINX_PG_PORT},
+      "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+select(undef, undef, undef, 1.6);
+# it streams again while /pause is being sent
+::later(0.5, ::uncut_command());
+--- request eval
+[::post(1), ::post(2), "GET /status", "GET /pause", ::post(3), ::post(4)]
+--- response_body_like eval
+["^\Q" . ::answer(1) . "\E\$", "^\Q" . ::answer(2) . "\E\$",
+ qr/(?ms)^\Qbalance_server_usable{pool="rep",server="$::S"} 0\E\n.*^\Qbalance_server_lag_seconds{pool="rep",server="$::S"} \E[1-9]\.\d{3}\n/,
+ "^\\.{100}\$",
+ "^\Q" . ::answer(3) . "\E\$", "^\Q" . ::answer(4) . "\E\$"]
+--- response_headers eval
+["X-Server: $::P", "X-Server: $::P", "!X-Server", "!X-Server", "X-Server: $::P", "X-Server: $::S"]
+--- no_error_log
+[error]
+--- timeout: 6
+
+
+
+=== TEST 5: a pool whose only server is a lagging standby fails at once, then serves once it caught up
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
@@ -242,7 +293,7 @@ select(undef, undef, undef, 0.3);
 
 
 
-=== TEST 5: a server not declared a standby is found in recovery: held to max_lag
+=== TEST 6: a server not declared a standby is found in recovery: held to max_lag
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
@@ -264,7 +315,7 @@ qr/\[notice\] .*balance: server \S+ of pool "rep" is in recovery: its reads are 
 
 
 
-=== TEST 6: the standby stops in the middle of a lookup: the primary answers it
+=== TEST 7: the standby stops in the middle of a lookup: the primary answers it
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
@@ -293,7 +344,7 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 7: the primary stops in the middle of a lookup: the standby answers it, and goes on
+=== TEST 8: the primary stops in the middle of a lookup: the standby answers it, and goes on
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=1000;
@@ -325,7 +376,7 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 8: the primary back: both serve again
+=== TEST 9: the primary back: both serve again
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
