@@ -64,6 +64,7 @@ static ngx_http_balance_pool_arg_t  ngx_http_balance_pool_args[] = {
     { ngx_string("round"), 1, 1 },
     { ngx_string("backoff"), 1, 2 },
     { ngx_string("max_lag"), 1, 2 },
+    { ngx_string("prepare"), 1, 1 },
     { ngx_null_string, 0, 0 }
 };
 
@@ -135,6 +136,7 @@ ngx_http_balance_pool_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     pcf->round = NGX_CONF_UNSET_UINT;
     pcf->max_lag = NGX_CONF_UNSET_MSEC;
     pcf->check_interval = NGX_CONF_UNSET_MSEC;
+    pcf->prepared = NGX_CONF_UNSET;
     pcf->file = cf->conf_file->file.name.data;
     pcf->line = cf->conf_file->line;
 
@@ -213,6 +215,28 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
 
     if (ngx_strcmp(value[0].data, "max_lag") == 0) {
         return ngx_http_balance_pool_max_lag(cf, pcf);
+    }
+
+    if (ngx_strcmp(value[0].data, "prepare") == 0) {
+        if (pcf->prepared != NGX_CONF_UNSET) {
+            return ngx_http_balance_pool_duplicate(cf, pcf);
+        }
+
+        if (ngx_strcmp(value[1].data, "on") == 0) {
+            pcf->prepared = 1;
+
+        } else if (ngx_strcmp(value[1].data, "off") == 0) {
+            pcf->prepared = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"prepare\" of "
+                               "balance_pool \"%V\": \"on\" or \"off\" is "
+                               "expected", &value[1], &pcf->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
     }
 
     if (ngx_strcmp(value[0].data, "table") == 0) {
@@ -584,6 +608,7 @@ ngx_http_balance_pool_finish(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
     ngx_conf_init_msec_value(pcf->backoff_max, 5000);
     ngx_conf_init_uint_value(pcf->round, 256);
     ngx_conf_init_msec_value(pcf->max_lag, 1000);
+    ngx_conf_init_value(pcf->prepared, 1);
 
     /* twice per bound by default: a standby is caught within 1.5 bounds */
     if (pcf->check_interval == NGX_CONF_UNSET_MSEC) {

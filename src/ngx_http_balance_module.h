@@ -69,6 +69,8 @@ struct ngx_http_balance_pool_conf_s {
 
     /* the lookup, prepared once on every new connection */
     ngx_str_t                      prepare;
+    /* 0: sent whole each time (poolers that cannot keep it prepared) */
+    ngx_flag_t                     prepared;
 
     /* this worker's runtime state, set in init_process */
     ngx_http_balance_pool_t       *rt;
@@ -182,6 +184,8 @@ struct ngx_http_balance_pg_s {
     unsigned                       timedout:1;
     /* the server sent a FATAL notice: the connection is going away */
     unsigned                       fatal:1;
+    /* the server lost the prepared statement: reconnect, retry the round */
+    unsigned                       unprepared:1;
     /* the statement in flight is the freshness check */
     unsigned                       check:1;
 };

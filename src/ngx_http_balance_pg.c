@@ -253,6 +253,7 @@ ngx_http_balance_pg_close(ngx_http_balance_pg_t *pg)
     pg->error = 0;
     pg->timedout = 0;
     pg->fatal = 0;
+    pg->unprepared = 0;
 }
 
 
@@ -269,10 +270,20 @@ ngx_http_balance_pg_query(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_BUSY);
     pg->log.action = "querying PostgreSQL";
 
-    if (!PQsendQueryPrepared(pg->conn, "ngx_balance", 1, values, NULL, NULL,
-                             0))
+    if (pg->pool->conf->prepared) {
+        if (!PQsendQueryPrepared(pg->conn, "ngx_balance", 1, values, NULL,
+                                 NULL, 0))
+        {
+            ngx_http_balance_pg_error(pg, "PQsendQueryPrepared() failed",
+                                      PQerrorMessage(pg->conn));
+            return NGX_ERROR;
+        }
+
+    } else if (!PQsendQueryParams(pg->conn,
+                                  (char *) pg->pool->conf->prepare.data, 1,
+                                  NULL, values, NULL, NULL, 0))
     {
-        ngx_http_balance_pg_error(pg, "PQsendQueryPrepared() failed",
+        ngx_http_balance_pg_error(pg, "PQsendQueryParams() failed",
                                   PQerrorMessage(pg->conn));
         return NGX_ERROR;
     }
@@ -437,6 +448,17 @@ ngx_http_balance_pg_poll(ngx_http_balance_pg_t *pg)
                                                                 : NGX_ERROR;
 
     case PGRES_POLLING_OK:
+        if (!pg->pool->conf->prepared) {
+            /* nothing to prepare: the step is done, the caller sees it */
+            ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_PREPARING);
+
+            if (pg->c->read->timer_set) {
+                ngx_del_timer(pg->c->read);
+            }
+            return ngx_http_balance_pg_want_write(pg, 0) == NGX_OK ? NGX_OK
+                                                                    : NGX_ERROR;
+        }
+
         return ngx_http_balance_pg_prepare(pg);
 
     default: /* PGRES_POLLING_FAILED */
@@ -516,6 +538,7 @@ ngx_http_balance_pg_flush(ngx_http_balance_pg_t *pg)
 static ngx_int_t
 ngx_http_balance_pg_read(ngx_http_balance_pg_t *pg)
 {
+    char            *sqlstate;
     PGresult        *res;
     ExecStatusType   st, expect;
 
@@ -545,9 +568,21 @@ ngx_http_balance_pg_read(ngx_http_balance_pg_t *pg)
             /*
              * A failed statement (a statement timeout, a missing table)
              * fails its round; the connection is kept if it stays usable.
+             * The statement itself gone (a pooler switched the server
+             * connection under us) is a lost connection: nothing ran,
+             * the round is tried again, the connection prepares anew.
              */
             ngx_http_balance_pg_error(pg, "statement failed",
                                       PQresultErrorMessage(res));
+
+            sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+            if (pg->state == NGX_HTTP_BALANCE_PG_BUSY && !pg->check
+                && sqlstate && ngx_strcmp(sqlstate, "26000") == 0)
+            {
+                pg->unprepared = 1;
+            }
+
             PQclear(res);
             pg->error = 1;
             continue;
@@ -563,6 +598,10 @@ ngx_http_balance_pg_read(ngx_http_balance_pg_t *pg)
 
     if (pg->c->read->timer_set) {
         ngx_del_timer(pg->c->read);
+    }
+
+    if (pg->unprepared) {
+        return NGX_ERROR;
     }
 
     /* only a connection with no transaction open may be reused */

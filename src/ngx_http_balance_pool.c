@@ -308,6 +308,7 @@ ngx_http_balance_pool_dispatch(ngx_http_balance_pool_t *pool)
     ngx_queue_t              *q;
     ngx_http_balance_pg_t    *pg;
     ngx_http_balance_ctx_t   *ctx;
+    ngx_http_balance_peer_t  *peer;
 
     /*
      * A connection may decline what waits (retries that avoid its server):
@@ -319,7 +320,12 @@ ngx_http_balance_pool_dispatch(ngx_http_balance_pool_t *pool)
     while (pool->nidle && !ngx_queue_empty(&pool->waiting)
            && declined < pool->npeers)
     {
-        pg = ngx_http_balance_pool_idle_take(ngx_http_balance_pool_pick(pool));
+        peer = ngx_http_balance_pool_pick(pool);
+        if (peer == NULL) {
+            break;
+        }
+
+        pg = ngx_http_balance_pool_idle_take(peer);
 
         if (ngx_http_balance_pool_round(pg) == NGX_DECLINED) {
             ngx_http_balance_pool_idle_add(pg);
@@ -378,6 +384,14 @@ ngx_http_balance_pool_pick(ngx_http_balance_pool_t *pool)
         if (best == NULL || peer->current_weight > best->current_weight) {
             best = peer;
         }
+    }
+
+    if (best == NULL) {
+        /* cannot happen while pool->nidle counts usable peers' idle ones */
+        ngx_log_error(NGX_LOG_ALERT, pool->log, 0,
+                      "balance: %ui idle connections but no usable server",
+                      pool->nidle);
+        return NULL;
     }
 
     best->current_weight -= total;

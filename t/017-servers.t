@@ -6,7 +6,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * 31;
+plan tests => repeat_each() * 41;
 
 $ENV{TEST_NGINX_PG_HOST} ||= '127.0.0.1';
 $ENV{TEST_NGINX_PG_PORT} ||= 5432;
@@ -150,3 +150,40 @@ POST /api
 X-Server:
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: prepare off: each lookup sends its statement whole, and answers the same
+--- http_config
+    balance_pool a {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        connections 1;
+        connect_timeout 500ms;
+        prepare off;
+    }
+--- init
+# longer than connect_timeout: the idle connection must not time out
+select(undef, undef, undef, 0.8);
+--- request eval
+["POST /api
+{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBalance\",\"params\":[\"0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\"]}",
+"POST /api
+[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_getBalance\",\"params\":[\"0x0000000000000000000000000000000000000001\"]},{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_getBalance\",\"params\":[\"0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\"]}]"]
+--- response_body eval
+['{"jsonrpc":"2.0","result":"0x1","id":1}',
+ '[{"jsonrpc":"2.0","result":"0x0","id":2},{"jsonrpc":"2.0","result":"0x1","id":3}]']
+--- no_error_log
+[error]
+timed out
+
+
+
+=== TEST 9: prepare takes on or off
+--- http_config
+    balance_pool a {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        prepare sometimes;
+    }
+--- must_die
+--- error_log
+invalid value "sometimes" in "prepare" of balance_pool "a": "on" or "off" is expected
