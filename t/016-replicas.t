@@ -166,7 +166,7 @@ __DATA__
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 5s check=1s;
     }
 --- init
 ::settled();
@@ -188,7 +188,7 @@ select(undef, undef, undef, 0.5);
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=3;
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby weight=1;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 5s check=1s;
     }
 --- init
 select(undef, undef, undef, 0.5);
@@ -209,7 +209,7 @@ select(undef, undef, undef, 0.5);
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 1s check=200ms;
     }
 --- init
 select(undef, undef, undef, 0.5);
@@ -242,7 +242,7 @@ select(undef, undef, undef, 0.5);
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 1s check=200ms;
     }
 --- init
 ::settled();
@@ -273,7 +273,7 @@ select(undef, undef, undef, 1.6);
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
         connections 1;
-        max_lag 1s check=100ms;
+        max_lag 1s check=200ms;
     }
 --- init
 ::settled();
@@ -321,7 +321,7 @@ qr/\[notice\] .*balance: server \S+ of pool "rep" is in recovery: its reads are 
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby weight=1000;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 5s check=1s;
         queue 10 timeout=5s;
         table slow_state;
     }
@@ -350,7 +350,7 @@ select(undef, undef, undef, 0.5);
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=1000;
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 5s check=1s;
         queue 10 timeout=5s;
         table slow_state;
     }
@@ -382,7 +382,7 @@ select(undef, undef, undef, 0.5);
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
         connections 2;
-        max_lag 1s check=100ms;
+        max_lag 5s check=1s;
         backoff 100ms max=200ms;
     }
 --- init
