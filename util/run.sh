@@ -9,6 +9,10 @@
 #   BALANCE_LISTEN    address:port nginx listens on
 #   BALANCE_ACCOUNTS  demo accounts to create (default 5000)
 #   BALANCE_WORKERS   worker_processes (default auto)
+#   BALANCE_STANDBY=1 also make a streaming standby of the private
+#                     PostgreSQL (pg_basebackup -R, port + 1) and read
+#                     from both; the X-Balance-Server header names the
+#                     server that answered, /status shows both
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +24,7 @@ workers=${BALANCE_WORKERS:-auto}
 rundir="$top/run/demo"
 pgdir="$top/run/demo-pg"
 pgport=${BALANCE_PG_PORT:-15440}
+standbydir="$top/run/demo-pg-standby"
 
 util/deps.sh
 util/build.sh
@@ -32,6 +37,7 @@ cleanup() {
         kill -QUIT "$(cat "$rundir/nginx.pid")" 2>/dev/null || true
     fi
     if [ -z "${BALANCE_DSN:-}" ]; then
+        util/pg.sh stop "$standbydir"
         util/pg.sh stop "$pgdir"
         echo "run: PostgreSQL stopped"
     fi
@@ -59,6 +65,18 @@ fi
 # a conninfo inside a quoted nginx string: escape what nginx would take
 conf_dsn=${dsn//\\/\\\\}
 conf_dsn=${conf_dsn//\"/\\\"}
+servers="        server \"$conf_dsn\";"
+if [ "${BALANCE_STANDBY:-}" = 1 ] && [ -z "${BALANCE_DSN:-}" ]; then
+    # a copy of the demo database as it is now, streaming from it
+    util/pg.sh stop "$standbydir"
+    rm -rf "$standbydir"
+    util/pg.sh standby "$standbydir" $((pgport + 1)) "$pgdir"
+    servers="$servers
+        server \"host=127.0.0.1 port=$((pgport + 1)) dbname=studio user=studio\" role=standby;
+        max_lag 1s;"
+    echo "run: reading from the primary (port $pgport) and a standby (port $((pgport + 1)))"
+fi
+
 
 cat >"$rundir/nginx.conf" <<CONF
 load_module $top/build/ngx_http_balance_module.so;
@@ -78,7 +96,7 @@ http {
     client_body_temp_path $rundir/tmp;
 
     balance_pool studio {
-        server "$conf_dsn";
+$servers
         connections 4;
         queue 1024 timeout=1s;
         connect_timeout 3s;
@@ -96,6 +114,11 @@ http {
         location = /api {
             balance_pass studio;
             balance_chain_id 61999;
+            add_header X-Balance-Server \$balance_server always;
+        }
+
+        location = /status {
+            balance_status;
         }
     }
 }
@@ -114,7 +137,8 @@ nginx with ngx_http_balance_module answers JSON-RPC on http://$listen/api
   curl -s http://$listen/api -H 'Content-Type: application/json' \\
     -d '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["$example","latest"]}'
 
-Logs: $rundir/logs.  Ctrl-C stops nginx and the demo database.
+Metrics: http://$listen/status.  Logs: $rundir/logs.  Ctrl-C stops nginx
+and the demo database.
 
 MSG
 
