@@ -6,6 +6,8 @@
 # standby that bench_standby makes (port BENCH_PG_STANDBY_PORT, default
 # BENCH_PG_PORT + 1), with role=standby and a lag bound (BENCH_MAX_LAG,
 # BENCH_LAG_CHECK); without it the pool has the primary only, as before.
+# BENCH_WEIGHT_PRIMARY, BENCH_WEIGHT_STANDBY: weight= of each server line
+# (none written when unset, nginx's default 1).
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -56,14 +58,16 @@ bench_standby() {
 
 # the pool's server lines: the primary, and with BENCH_STANDBY=1 the standby
 bench_pool_servers() {
+    local wp=${BENCH_WEIGHT_PRIMARY:+ weight=$BENCH_WEIGHT_PRIMARY}
+    local ws=${BENCH_WEIGHT_STANDBY:+ weight=$BENCH_WEIGHT_STANDBY}
     if [ "${BENCH_STANDBY:-}" = 1 ]; then
         cat <<POOL
-        server "host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench" max_connections=100;
-        server "host=127.0.0.1 port=$BENCH_PG_STANDBY_PORT dbname=bench user=bench" role=standby max_connections=100;
+        server "host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench"$wp max_connections=100;
+        server "host=127.0.0.1 port=$BENCH_PG_STANDBY_PORT dbname=bench user=bench" role=standby$ws max_connections=100;
         max_lag ${BENCH_MAX_LAG:-1s} check=${BENCH_LAG_CHECK:-200ms};
 POOL
     else
-        echo "        server \"host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench\";"
+        echo "        server \"host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench\"$wp;"
     fi
 }
 

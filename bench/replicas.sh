@@ -5,7 +5,9 @@
 # connections, "Connection: close") sends eth_getBalance for addresses of
 # known balance; bench/faults.lua checks every answer.
 #
-#   bench/replicas.sh      the four phases below, about a minute in all
+#   bench/replicas.sh         the four phases below, about a minute in all
+#   bench/replicas.sh spread  only the spread benchmark (see the end of this
+#                             comment), about three minutes
 #
 #   a. spread    10 s of load: statements per server (balance_status) and
 #                the share of each
@@ -15,8 +17,22 @@
 #                (status page polled every 50 ms), then pg_wal_replay_resume()
 #                and the time until it gets statements again.  Twice: one
 #                write after a quiet primary, then with a writer committing
-#                every 100 ms (timed from the pause), where the standby's
-#                last replayed commit is recent and max_lag decides
+#                every 100 ms (timed from the pause).  Either way the
+#                standby's lag is measured against the primary's WAL
+#                position, which each worker samples at its checks: the
+#                time since the primary was last seen at or below what the
+#                standby replayed.  So the standby goes out of use about
+#                max_lag after the primary moves past it (the write, or the
+#                first commit after the pause), give or take a check
+#                interval: the lag counts from the primary's last sample at
+#                or below the standby's position, up to an interval before
+#                the write, and the next check of the standby notices it up
+#                to an interval after; 0.8-1.25 s with the settings below,
+#                in both rounds.
+#                (Only when no recent primary position is known, the primary
+#                down, does the standby's own estimate stand: 0 when it
+#                replayed all it received, else the age of its last replayed
+#                commit.)
 #   c. standby   "pg.sh ctl <standby> stop" at 3 s of a 10 s run, start at
 #      stopped   6 s: errors, and the time from "ctl start" returning until
 #                the standby gets statements again
@@ -33,10 +49,31 @@
 # worker crashed.  Everything it starts (PostgreSQL primary and standby
 # under run/bench-replicas/, nginx, wrk) is stopped on exit, Ctrl-C
 # included.
+#
+# spread: how reads spread over the servers and what it costs.  Three
+# nginx instances run at once, the same pool settings but the servers:
+#   A  the primary only                     (nginx on BENCH_PORT)
+#   B  primary + standby, weight 1:1        (BENCH_PORT + 1)
+#   C  primary weight=3 + standby weight=1  (BENCH_PORT + 2)
+# wrk with keepalive and bench/bench.lua (random addresses, half missing,
+# every answer a JSON-RPC result) at 1, 8 and 64 connections, 5 s per cell
+# (SPREAD_SECONDS), 3 repetitions (SPREAD_REPS), the cells of a repetition
+# interleaved (A, B, C at each concurrency; the order rotates); reports the
+# median requests/s, the median p50 and p99 latency, the share of the
+# statements per server (balance_db_statements_total before and after,
+# summed over the repetitions) and the B/A and C/A throughput ratios.
+# Everything shares the same CPUs (wrk, the nginx workers, both PostgreSQL
+# clusters), so a standby cannot add throughput here: the figures show the
+# spread and its cost.  Exits 1 on any error answer or worker crash.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# = 0 ] || { echo "usage: $0" >&2; exit 2; }
+mode=phases
+case "${1:-}" in
+    '') [ $# = 0 ] || { echo "usage: $0 [spread]" >&2; exit 2; } ;;
+    spread) [ $# = 1 ] || { echo "usage: $0 [spread]" >&2; exit 2; }; mode=spread ;;
+    *) echo "usage: $0 [spread]" >&2; exit 2 ;;
+esac
 
 export BENCH_STANDBY=1
 BENCH_MAX_LAG=${BENCH_MAX_LAG:-1s}
@@ -61,6 +98,19 @@ times=()
 
 bg_pids=()
 nginx_master=
+declare -A spread_masters=()
+
+# quit the nginx of master pid $1 and folder $2, killed after 10 s
+nginx_quit() {
+    local m=$1 d=$2
+    kill -0 "$m" 2>/dev/null || return 0
+    /usr/sbin/nginx -c "$d/nginx.conf" -p "$d" -s quit 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$m" 2>/dev/null; then
+        echo "replicas: nginx $d did not quit in 10 s, killing it" >&2
+        kill -KILL $(pgrep -P "$m") "$m" 2>/dev/null
+    fi
+}
 
 cleanup() {
     local rc=$? p
@@ -70,14 +120,12 @@ cleanup() {
         kill -0 "$p" 2>/dev/null && kill "$p" 2>/dev/null
     done
     for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null; done
-    if [ -n "$nginx_master" ] && kill -0 "$nginx_master" 2>/dev/null; then
-        /usr/sbin/nginx -c "$ndir/nginx.conf" -p "$ndir" -s quit 2>/dev/null
-        for _ in $(seq 100); do kill -0 "$nginx_master" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$nginx_master" 2>/dev/null; then
-            echo "replicas: nginx did not quit in 10 s, killing it" >&2
-            kill -KILL $(pgrep -P "$nginx_master") "$nginx_master" 2>/dev/null
-        fi
+    if [ -n "$nginx_master" ]; then
+        nginx_quit "$nginx_master" "$ndir"
     fi
+    for p in "${!spread_masters[@]}"; do
+        nginx_quit "${spread_masters[$p]}" "$bench_dir/spread-$p"
+    done
     # a replay paused by phase b must not outlive the script
     "$pg" stop "$bench_pg_standby"
     "$pg" stop "$bench_pg"
@@ -238,6 +286,12 @@ phase_report() {
         "$(val sent)" "$(val ok)" "$(val e32603)" "$(val e32005)" "$(val bad)"
     printf ' unanswered %d, in flight at the end %d, socket errors %d\n' \
         "$unans" "$(val inflight)" "$sock"
+    # what a failover costs the clients whose lookups were retried
+    printf '  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; slowest correct answer %d ms\n' \
+        "$(awk -v u="$(val latency_p50_us)" 'BEGIN { print u / 1000 }')" \
+        "$(awk -v u="$(val latency_p99_us)" 'BEGIN { print u / 1000 }')" \
+        "$(awk -v u="$(val latency_p999_us)" 'BEGIN { print u / 1000 }')" \
+        "$(val max_ms_ok)"
     grep '^faults: sample' "$wrk_out" | sed 's/^faults: sample /  bad answer: /' || true
     [ "$(val bad)" = 0 ] || fail "$phase: $(val bad) wrong or malformed answers"
     [ "$unans" = 0 ] || fail "$phase: $unans requests got no answer"
@@ -272,16 +326,228 @@ poll_standby() {
     done
 }
 
+# --- spread mode --------------------------------------------------------------
+
+SPREAD_SECONDS=${SPREAD_SECONDS:-5}
+SPREAD_REPS=${SPREAD_REPS:-3}
+SPREAD_CONNS=${SPREAD_CONNS:-1 8 64}
+spread_pools=(A B C)
+declare -A spread_label=([A]="A primary only" [B]="B pri+sby 1:1" [C]="C pri+sby 3:1")
+declare -A spread_port=() R=()
+spread_addr="$bench_dir/spread-addresses.txt"
+
+machine_ticks() {   # busy total, all CPUs
+    awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8; print b, b + $5 + $6 + $9 }' /proc/stat
+}
+
+# CPU ticks of what this script runs: itself and what it waited for (wrk,
+# curl), both PostgreSQL clusters and their processes (ended ones are in
+# the postmaster's cutime), the nginx instances; the rest is "other load"
+own_ticks() {
+    local pids=$$ m d
+    for d in "$bench_pg" "$bench_pg_standby"; do
+        m=$(head -1 "$d/data/postmaster.pid" 2>/dev/null || true)
+        if [ -n "$m" ]; then pids+=" $m $(pgrep -P "$m" | tr '\n' ' ' || true)"; fi
+    done
+    for m in "${spread_masters[@]}"; do
+        pids+=" $m $(pgrep -P "$m" | tr '\n' ' ' || true)"
+    done
+    for m in $pids; do cat "/proc/$m/stat" 2>/dev/null || true; done \
+        | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+status_at() {
+    curl -s -m 2 "http://127.0.0.1:$1/status" || true
+}
+
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+
+# starts the nginx of pool $1 ($2: its port) with the module's status page
+spread_start() {
+    local p=$1 port=$2
+    (
+        export BENCH_PORT=$port
+        case "$p" in
+            A) unset BENCH_STANDBY ;;
+            B) export BENCH_WEIGHT_PRIMARY=1 BENCH_WEIGHT_STANDBY=1 ;;
+            C) export BENCH_WEIGHT_PRIMARY=3 BENCH_WEIGHT_STANDBY=1 ;;
+        esac
+        rm -rf "$bench_dir/spread-$p"
+        bench_nginx "spread-$p" "location /api { balance_pass bench; }
+        location = /status { balance_status; }"
+    )
+    spread_masters[$p]=$(cat "$bench_dir/spread-$p/nginx.pid")
+    spread_port[$p]=$port
+}
+
+# one cell: pool $1, $2 connections, repetition $3
+spread_cell() {
+    local p=$1 c=$2 r=$3 port=${spread_port[$1]} t=2 out s0 s1 line kv
+    local l0 o0 l1 o1 other sp ss err
+    [ "$c" -ge 2 ] || t=1
+    out="$bench_dir/spread-$p-c$c-r$r.wrk"
+    s0=$(status_at "$port")
+    l0=$(machine_ticks) o0=$(own_ticks)
+    ADDRESSES="$spread_addr" wrk -t"$t" -c"$c" -d"${SPREAD_SECONDS}s" --timeout 5s \
+        --latency -s "$top/bench/bench.lua" "http://127.0.0.1:$port/api" >"$out" 2>&1 || true
+    l1=$(machine_ticks) o1=$(own_ticks)
+    s1=$(status_at "$port")
+    line=$(grep '^BENCH ' "$out" || true)
+    if [ -z "$line" ]; then
+        cat "$out" >&2
+        fail "spread $p c=$c rep $r: wrk failed"
+        return 0
+    fi
+    W_requests=0 W_rps=0 W_p50_us=0 W_p99_us=0 W_non200=0 W_bad=0
+    W_connect=0 W_read=0 W_write=0 W_timeout=0 W_codes=
+    for kv in ${line#BENCH }; do
+        printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
+    done
+    err=$((W_non200 + W_bad + W_connect + W_read + W_write + W_timeout))
+    other=$(awk -v a="$l0" -v b="$l1" -v o0="$o0" -v o1="$o1" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        busy = y[1] - x[1]; total = y[2] - x[2]; other = busy - (o1 - o0)
+        if (other < 0) other = 0
+        printf "%.0f", (total > 0) ? 100 * other / total : 0 }')
+    sp=$(( $(server_metric balance_db_statements_total "$BENCH_PG_PORT" <<<"$s1") \
+         - $(server_metric balance_db_statements_total "$BENCH_PG_PORT" <<<"$s0") ))
+    ss=$(( $(server_metric balance_db_statements_total "$BENCH_PG_STANDBY_PORT" <<<"$s1") \
+         - $(server_metric balance_db_statements_total "$BENCH_PG_STANDBY_PORT" <<<"$s0") ))
+    R[$p,$c,rps]+=" $W_rps"
+    R[$p,$c,p50]+=" $W_p50_us"
+    R[$p,$c,p99]+=" $W_p99_us"
+    R[$p,$c,req]=$(( ${R[$p,$c,req]:-0} + W_requests ))
+    R[$p,$c,pri]=$(( ${R[$p,$c,pri]:-0} + sp ))
+    R[$p,$c,sby]=$(( ${R[$p,$c,sby]:-0} + ss ))
+    R[$p,$c,err]=$(( ${R[$p,$c,err]:-0} + err ))
+    if [ "$other" -gt "${R[$p,$c,oth]:--1}" ]; then R[$p,$c,oth]=$other; fi
+    printf '  rep %d  c=%-3d %-15s %9.1f req/s  p50 %6.2f ms  p99 %6.2f ms  stmts pri %6d sby %6d  errors %d (status %s)  other load %d%%\n' \
+        "$r" "$c" "${spread_label[$p]}" "$W_rps" \
+        "$(awk -v u="$W_p50_us" 'BEGIN { print u / 1000 }')" \
+        "$(awk -v u="$W_p99_us" 'BEGIN { print u / 1000 }')" \
+        "$sp" "$ss" "$err" "$W_codes" "$other"
+    if [ "$err" -gt 0 ]; then
+        fail "spread $p c=$c rep $r: $err errors (status $W_codes, bad $W_bad, sock c/r/w/t $W_connect/$W_read/$W_write/$W_timeout)"
+    fi
+}
+
+spread_main() {
+    local i p c r k port
+    cut -d, -f2 "$expected" >"$spread_addr"
+    i=0
+    for p in "${spread_pools[@]}"; do
+        spread_start "$p" $((BENCH_PORT + i))
+        i=$((i + 1))
+    done
+    for p in "${spread_pools[@]}"; do
+        port=${spread_port[$p]}
+        url="http://127.0.0.1:$port/api"
+        for _ in $(seq 100); do probe_ok && break; sleep 0.1; done
+        probe_ok || { echo "replicas: nginx $p does not answer correctly on $url" >&2; exit 1; }
+        if [ "$p" != A ]; then
+            for _ in $(seq 50); do
+                [ "$(status_at "$port" | server_gauge balance_server_usable "$BENCH_PG_STANDBY_PORT")" = "$BENCH_WORKERS" ] && break
+                sleep 0.1
+            done
+        fi
+        # warm-up, not counted
+        ADDRESSES="$spread_addr" wrk -t2 -c8 -d1s -s "$top/bench/bench.lua" "$url" >/dev/null 2>&1 || true
+    done
+    echo "replicas: spread: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), module at commit $rev;" \
+         "PostgreSQL $(bench_psql -tAc 'SHOW server_version' | cut -d' ' -f1), $BENCH_ACCOUNTS accounts"
+    echo "replicas: spread: $(nproc) CPUs shared by everything: wrk (2 threads, 1 at c=1), nginx" \
+         "($BENCH_WORKERS workers; three instances, one loaded at a time), the primary and the standby" \
+         "clusters (the standby replays nothing: no writes), and anything else on the machine" \
+         "(\"other\" below); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "replicas: spread: pools: A primary :$BENCH_PG_PORT only (nginx :${spread_port[A]});" \
+         "B primary weight=1 + standby :$BENCH_PG_STANDBY_PORT weight=1 (:${spread_port[B]});" \
+         "C primary weight=3 + standby weight=1 (:${spread_port[C]}); connections ${BENCH_CONNECTIONS:-4}" \
+         "per server per worker, queue ${BENCH_QUEUE:-4096} timeout=${BENCH_QUEUE_TIMEOUT:-2s};" \
+         "B, C: max_lag $BENCH_MAX_LAG check=$BENCH_LAG_CHECK (A: the default max_lag, checks every 500 ms)"
+    echo "replicas: spread: at start, B: $(gauges_at "${spread_port[B]}")"
+    echo
+    echo "== spread: wrk keepalive, bench/bench.lua, ${SPREAD_SECONDS} s per cell, $SPREAD_REPS repetitions," \
+         "connections $SPREAD_CONNS"
+    for r in $(seq "$SPREAD_REPS"); do
+        for c in $SPREAD_CONNS; do
+            for k in 0 1 2; do
+                p=${spread_pools[$(( (k + r - 1) % 3 ))]}
+                sleep 0.5
+                spread_cell "$p" "$c" "$r"
+            done
+        done
+    done
+
+    local rps p50 p99 arps lo hi tot share rpst
+    echo
+    echo "== spread summary: median of $SPREAD_REPS runs of ${SPREAD_SECONDS} s, wrk keepalive; $(nproc) CPUs shared by wrk, nginx (2 workers) and both PostgreSQL clusters"
+    printf '%5s  %-15s %9s %17s %6s %7s %7s %11s %8s %6s %6s\n' conns pool "req/s" "(min..max)" "vs A" "p50 ms" "p99 ms" "pri/sby %" "req/stmt" errors "other%"
+    for c in $SPREAD_CONNS; do
+        arps=$(median ${R[A,$c,rps]:-0})
+        for p in "${spread_pools[@]}"; do
+            rps=$(median ${R[$p,$c,rps]:-0})
+            lo=$(printf '%s\n' ${R[$p,$c,rps]:-0} | sort -g | head -1)
+            hi=$(printf '%s\n' ${R[$p,$c,rps]:-0} | sort -g | tail -1)
+            p50=$(median ${R[$p,$c,p50]:-0})
+            p99=$(median ${R[$p,$c,p99]:-0})
+            tot=$(( ${R[$p,$c,pri]:-0} + ${R[$p,$c,sby]:-0} ))
+            share=$(awk -v a="${R[$p,$c,pri]:-0}" -v t="$tot" 'BEGIN { if (t) printf "%.0f/%.0f", 100 * a / t, 100 - 100 * a / t; else print "-" }')
+            rpst=$(awk -v q="${R[$p,$c,req]:-0}" -v t="$tot" 'BEGIN { if (t) printf "%.2f", q / t; else print "-" }')
+            printf '%5s  %-15s %9.0f %17s %6s %7.2f %7.2f %11s %8s %6s %6s\n' \
+                "$c" "${spread_label[$p]}" "$rps" "($(printf '%.0f..%.0f' "$lo" "$hi"))" \
+                "$(awk -v a="$rps" -v b="$arps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+                "$(awk -v u="$p50" 'BEGIN { print u / 1000 }')" \
+                "$(awk -v u="$p99" 'BEGIN { print u / 1000 }')" \
+                "$share" "$rpst" "${R[$p,$c,err]:-0}" "${R[$p,$c,oth]:--}"
+        done
+    done
+    echo "(vs A: B/A and C/A of the median req/s; pri/sby %: share of balance_db_statements_total,"
+    echo " summed over the runs; req/stmt: requests per statement, >1 when waiting requests were"
+    echo " coalesced; other%: the most, over the runs, of CPU time used by processes not of this"
+    echo " script, in % of all CPUs; p50/p99: medians of wrk's per-run percentiles)"
+    echo "at the end, B: $(gauges_at "${spread_port[B]}")"
+    echo "at the end, C: $(gauges_at "${spread_port[C]}")"
+
+    local log crashes lines
+    for p in "${spread_pools[@]}"; do
+        log="$bench_dir/spread-$p/logs/error.log"
+        crashes=$(grep -c 'exited on signal' "$log" || true)
+        [ "$crashes" = 0 ] || fail "spread $p: $crashes worker crashes"
+        echo "error_log $p: $(wc -l <"$log") lines ($(awk '{ n[$3]++ } END { for (l in n) printf "%s%s %d", (k++ ? ", " : ""), l, n[l] }' "$log")), worker crashes $crashes"
+        grep -E '\[(error|crit|alert|emerg)\]|exited on signal' "$log" | head -5 | cut -c1-200 | sed 's/^/  /' || true
+    done
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ ${#failures[@]} -gt 0 ]; then
+        echo "replicas: spread: FAIL (${#failures[@]}): ${failures[*]}"
+        exit 1
+    fi
+    echo "replicas: spread: ok"
+}
+
+# usable and lag of both servers on the status page of nginx port $1
+gauges_at() {
+    local s
+    s=$(status_at "$1")
+    printf 'usable primary %s standby %s, lag standby %s s' \
+        "$(server_gauge balance_server_usable "$BENCH_PG_PORT" <<<"$s")" \
+        "$(server_gauge balance_server_usable "$BENCH_PG_STANDBY_PORT" <<<"$s")" \
+        "$(server_gauge balance_server_lag_seconds "$BENCH_PG_STANDBY_PORT" <<<"$s")"
+}
+
 # --- setup ------------------------------------------------------------------
 
 BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 
-if ss -Htln "sport = :$BENCH_PORT" | grep -q .; then
-    echo "replicas: port $BENCH_PORT is taken (BENCH_PORT=... to choose another)" >&2
-    exit 1
-fi
+for port in "$BENCH_PORT" $([ "$mode" = spread ] && echo $((BENCH_PORT + 1)) $((BENCH_PORT + 2))); do
+    if ss -Htln "sport = :$port" | grep -q .; then
+        echo "replicas: port $port is taken (BENCH_PORT=... to choose another)" >&2
+        exit 1
+    fi
+done
 
 mkdir -p "$bench_dir"
 PGOPTIONS="-c client_min_messages=warning" bench_db
@@ -330,6 +596,15 @@ n=$("$pg" psql "$bench_pg_standby" "$BENCH_PG_STANDBY_PORT" bench bench -tAc \
     "SELECT count(*) FROM current_state, pg_is_in_recovery() r WHERE r")
 [ "$n" = "$BENCH_ACCOUNTS" ] || { echo "replicas: the standby has $n accounts" >&2; exit 1; }
 
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$top" diff --quiet HEAD -- src ngx_http_balance_module.c config 2>/dev/null \
+    || rev="$rev + uncommitted changes to the module"
+
+if [ "$mode" = spread ]; then
+    spread_main
+    exit 0
+fi
+
 rm -rf "$ndir"
 bench_nginx "$name" "location /api { balance_pass bench; }
         location = /status { balance_status; }"
@@ -342,9 +617,6 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$top" diff --quiet HEAD -- src ngx_http_balance_module.c config 2>/dev/null \
-    || rev="$rev + uncommitted changes to the module"
 echo "replicas: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs shared by wrk," \
      "nginx ($BENCH_WORKERS workers) and two PostgreSQL $(bench_psql -tAc 'SHOW server_version')" \
      "clusters; $BENCH_ACCOUNTS accounts; module at commit $rev"
@@ -417,7 +689,10 @@ lag_round() {
 phase=lag
 echo
 echo "== b. lag: replay paused on the standby, writes on the primary, under load"
-echo "   one write after a quiet primary, then a writer committing every 100 ms"
+echo "   one write after a quiet primary, then a writer committing every 100 ms;"
+echo "   the lag is measured against the primary's WAL position (sampled every $BENCH_LAG_CHECK):"
+echo "   out of use about max_lag ($BENCH_MAX_LAG), give or take a check interval, after the"
+echo "   primary moves past the standby (the write, or the first commit after the pause)"
 s0=$(snapshot)
 t0=$(now_ms)
 wrk_start 60
@@ -425,7 +700,8 @@ at 2
 lag_round one one
 sleep 1
 event "after the resume: $(gauges)"
-# a steady writer: the standby's last replayed commit stays recent
+# a steady writer: the primary's WAL moves every 100 ms, so the standby
+# falls behind it from the first commit after the pause
 for _ in $(seq 600); do echo "$touch_sql;"; echo "SELECT pg_sleep(0.1);"; done \
     | primary_psql -f - >/dev/null 2>&1 &
 writer=$!
