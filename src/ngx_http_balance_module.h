@@ -15,6 +15,7 @@
 
 #include "ngx_http_balance_jsonrpc.h"
 #include "ngx_http_balance_stats.h"
+#include "ngx_http_balance_wal.h"
 
 
 typedef struct ngx_http_balance_pool_conf_s  ngx_http_balance_pool_conf_t;
@@ -112,13 +113,6 @@ typedef enum {
 } ngx_http_balance_pg_state_e;
 
 
-/* the WAL position of a primary at a moment, from a check */
-typedef struct {
-    ngx_msec_t                     time;
-    uint64_t                       lsn;
-} ngx_http_balance_wal_t;
-
-
 /* a server of a pool as one worker sees it */
 struct ngx_http_balance_peer_s {
     ngx_http_balance_pool_t       *pool;
@@ -207,11 +201,8 @@ struct ngx_http_balance_pool_s {
     /* freshness checks in flight */
     ngx_uint_t                     nchecking;
 
-    /* a ring of the primary's recent WAL positions, the newest at head-1 */
-    ngx_http_balance_wal_t        *wal;
-    ngx_uint_t                     nwal;
-    ngx_uint_t                     wal_head;
-    ngx_uint_t                     wal_count;
+    /* the primary's recent WAL positions, from the checks */
+    ngx_http_balance_wal_ring_t    wal;
 
     ngx_queue_t                    waiting;
     ngx_uint_t                     nwaiting;

@@ -58,12 +58,7 @@ static void ngx_http_balance_pool_retry_handler(ngx_event_t *ev);
 static void ngx_http_balance_pool_check(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_check_end(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg);
-static ngx_int_t ngx_http_balance_pool_lsn(u_char *p, size_t len,
-    uint64_t *lsn);
-static void ngx_http_balance_pool_wal_add(ngx_http_balance_pool_t *pool,
-    uint64_t lsn);
-static ngx_msec_int_t ngx_http_balance_pool_wal_lag(
-    ngx_http_balance_pool_t *pool, uint64_t lsn);
+
 static void ngx_http_balance_pool_fresh(ngx_http_balance_peer_t *peer,
     ngx_uint_t recovery, ngx_msec_int_t lag);
 static void ngx_http_balance_pool_check_handler(ngx_event_t *ev);
@@ -120,10 +115,11 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
 
     if (pcf->max_lag) {
         /* enough of the primary's positions to look max_lag back, and more */
-        pool->nwal = ngx_min(pcf->max_lag / pcf->check_interval + 4, 1024);
-        pool->wal = ngx_palloc(cycle->pool,
-                               pool->nwal * sizeof(ngx_http_balance_wal_t));
-        if (pool->wal == NULL) {
+        pool->wal.size = ngx_min(pcf->max_lag / pcf->check_interval + 4,
+                                 1024);
+        pool->wal.samples = ngx_palloc(cycle->pool, pool->wal.size
+                                              * sizeof(ngx_http_balance_wal_t));
+        if (pool->wal.samples == NULL) {
             return NGX_ERROR;
         }
     }
@@ -1130,10 +1126,12 @@ ngx_http_balance_pool_check_end(ngx_http_balance_pg_t *pg)
 static void
 ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg)
 {
-    uint64_t                  lsn;
-    ngx_int_t                 lag, wal_lag;
-    ngx_uint_t                recovery, have_lsn;
-    ngx_http_balance_peer_t  *peer;
+    int64_t                        wal_lag;
+    uint64_t                       lsn;
+    ngx_int_t                      lag;
+    ngx_uint_t                     recovery, have_lsn;
+    ngx_http_balance_peer_t       *peer;
+    ngx_http_balance_pool_conf_t  *pcf;
 
     peer = pg->peer;
 
@@ -1170,134 +1168,27 @@ ngx_http_balance_pool_checked(ngx_http_balance_pg_t *pg)
     }
 
     have_lsn = !PQgetisnull(pg->res, 0, 2)
-               && ngx_http_balance_pool_lsn((u_char *) PQgetvalue(pg->res, 0, 2),
-                                            PQgetlength(pg->res, 0, 2), &lsn)
-                  == NGX_OK;
+               && ngx_http_balance_wal_parse(
+                                      (u_char *) PQgetvalue(pg->res, 0, 2),
+                                      PQgetlength(pg->res, 0, 2), &lsn)
+                  == 0;
+
+    pcf = pg->pool->conf;
 
     if (have_lsn && !recovery) {
-        ngx_http_balance_pool_wal_add(pg->pool, lsn);
+        ngx_http_balance_wal_add(&pg->pool->wal, ngx_current_msec, lsn);
 
     } else if (have_lsn) {
-        wal_lag = ngx_http_balance_pool_wal_lag(pg->pool, lsn);
-
+        /* a primary position older than two checks is not current */
+        wal_lag = ngx_http_balance_wal_lag(&pg->pool->wal, ngx_current_msec,
+                                           lsn, 2 * pcf->check_interval,
+                                           pcf->max_lag);
         if (wal_lag >= 0) {
-            lag = wal_lag;
+            lag = (ngx_int_t) wal_lag;
         }
     }
 
     ngx_http_balance_pool_fresh(peer, recovery, lag);
-}
-
-
-/* "16/B374D848", PostgreSQL's pg_lsn text, to a 64-bit position */
-
-static ngx_int_t
-ngx_http_balance_pool_lsn(u_char *p, size_t len, uint64_t *lsn)
-{
-    u_char      c;
-    uint64_t    half, v;
-    ngx_uint_t  digits, halves;
-
-    v = 0;
-    half = 0;
-    digits = 0;
-    halves = 0;
-
-    for ( /* void */ ; len; len--, p++) {
-        c = *p;
-
-        if (c == '/' && digits && halves == 0) {
-            v = half << 32;
-            half = 0;
-            digits = 0;
-            halves = 1;
-            continue;
-        }
-
-        c = (u_char) (c | 0x20);
-
-        if (digits == 8
-            || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-        {
-            return NGX_ERROR;
-        }
-
-        half = half * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
-        digits++;
-    }
-
-    if (halves != 1 || digits == 0) {
-        return NGX_ERROR;
-    }
-
-    *lsn = v | half;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_balance_pool_wal_add(ngx_http_balance_pool_t *pool, uint64_t lsn)
-{
-    ngx_http_balance_wal_t  *newest;
-
-    if (pool->wal_count) {
-        newest = &pool->wal[(pool->wal_head + pool->nwal - 1) % pool->nwal];
-
-        /* going back: another primary (a failover): start over */
-        if (lsn < newest->lsn) {
-            pool->wal_count = 0;
-        }
-    }
-
-    pool->wal[pool->wal_head].time = ngx_current_msec;
-    pool->wal[pool->wal_head].lsn = lsn;
-
-    pool->wal_head = (pool->wal_head + 1) % pool->nwal;
-
-    if (pool->wal_count < pool->nwal) {
-        pool->wal_count++;
-    }
-}
-
-
-/*
- * How long ago the primary was last seen at or below a standby's replayed
- * position: its data is at most that old.  0 when it replayed all the
- * primary had at the newest position; -1 when the ring cannot tell (no
- * recent primary position, or the standby is behind every position kept
- * while they span less than max_lag).  Errs by up to one check interval
- * on the safe side.
- */
-
-static ngx_msec_int_t
-ngx_http_balance_pool_wal_lag(ngx_http_balance_pool_t *pool, uint64_t lsn)
-{
-    ngx_uint_t               k;
-    ngx_msec_int_t           age;
-    ngx_http_balance_wal_t  *w;
-
-    if (pool->wal_count == 0) {
-        return -1;
-    }
-
-    for (k = 0; k < pool->wal_count; k++) {
-        w = &pool->wal[(pool->wal_head + pool->nwal - 1 - k) % pool->nwal];
-        age = (ngx_msec_int_t) (ngx_current_msec - w->time);
-
-        if (k == 0 && age > (ngx_msec_int_t) (2 * pool->conf->check_interval))
-        {
-            /* the primary has not answered a check lately */
-            return -1;
-        }
-
-        if (w->lsn <= lsn) {
-            return k == 0 ? 0 : age;
-        }
-    }
-
-    /* behind all that is kept: stale for sure once that spans max_lag */
-    return (age > (ngx_msec_int_t) pool->conf->max_lag) ? age : -1;
 }
 
 
