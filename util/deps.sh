@@ -13,12 +13,12 @@ pkgs=(
     # tests: Test::Base and friends for Test::Nginx, cmocka for C units
     libcmocka-dev libtest-base-perl libtext-diff-perl liblist-moreutils-perl
     libtest-longstring-perl libwww-perl libipc-run-perl
-    # tools the scripts call
-    curl procps
+    # tools the scripts call; wrk drives the failover test under load
+    curl procps wrk
 )
 
 if [ "${BALANCE_BENCH_DEPS:-}" = 1 ]; then
-    pkgs+=(wrk gnuplot-nox)
+    pkgs+=(gnuplot-nox)
 fi
 
 missing=()

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test: C unit tests (also under ASan/UBSan), a short bounded
 # pass of the libFuzzer harnesses, the Test::Nginx suites under t/ against
-# a real PostgreSQL and the stock nginx with the built module, and a real
-# Ethereum client (ethers v6) through the module.
+# a real PostgreSQL primary and streaming standby and the stock nginx with
+# the built module, the failover test under load, and a real Ethereum
+# client (ethers v6) through the module.
 #
 # Environment: TEST_NGINX_PG_PORT (default 15432) for the throwaway
-# cluster under run/test-pg, TEST_NGINX_PG_STANDBY_PORT (default 15433) for
-# its streaming standby under run/test-pg-standby (made afresh with
-# pg_basebackup on each run); BALANCE_FUZZ_SECONDS (default 15) per harness,
-# BALANCE_SKIP_FUZZ=1 skips fuzzing; BALANCE_SKIP_CLIENTS=1 skips the
-# npm-based client test (it needs the npm registry).
+# cluster under run/test-pg, TEST_NGINX_PG_STANDBY_PORT (default 15433)
+# for its streaming standby under run/test-pg-standby (made afresh with
+# pg_basebackup on each run); BALANCE_FUZZ_SECONDS (default 15) per
+# harness, BALANCE_SKIP_FUZZ=1 skips fuzzing; BALANCE_SKIP_LOAD=1 skips
+# the failover test under load (bench/replicas.sh);
+# BALANCE_SKIP_CLIENTS=1 skips the npm-based client test (it needs the
+# npm registry).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,6 +82,15 @@ TEST_NGINX_USE_HUP=1 prove "${inc[@]}" t/001-sanity.t t/002-envelope.t \
     t/003-address.t t/004-body.t t/006-pool.t t/007-client-abort.t \
     t/010-bad-input.t t/011-fallback.t t/012-policy.t t/014-compose.t \
     t/015-failover.t
+
+# A primary and a standby of their own (ports 15490/15491, nginx 18640)
+# under wrk load, every answer checked: either server stopped, no request
+# may get an error.
+if [ "${BALANCE_SKIP_LOAD:-}" != 1 ]; then
+    echo "== failover under load: a standby, then the primary, stopped"
+    REPLICAS_STRICT=1 REPLICAS_PHASES="standby-down primary-down" \
+        BENCH_ACCOUNTS=20000 bench/replicas.sh
+fi
 
 if [ "${BALANCE_SKIP_CLIENTS:-}" != 1 ]; then
     echo "== Ethereum client"
