@@ -1268,7 +1268,12 @@ ngx_http_balance_pool_check_handler(ngx_event_t *ev)
 
     peer = ev->data;
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
+    /*
+     * Checks go on while the worker exits gracefully: it still answers
+     * the requests it has, and a standby must stay within the bound for
+     * them.  The timer is cancelable and does not hold the exit.
+     */
+    if (ngx_terminate) {
         return;
     }
 
