@@ -943,8 +943,15 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pg_close(pg);
     ngx_http_balance_pool_update(peer);
 
-    if (kind == NGX_HTTP_BALANCE_DB_ERROR_LOST) {
-        /* a balance read is idempotent: its requests get one more try */
+    /*
+     * A balance read is idempotent: the requests of a lost statement get
+     * one more try.  Those of a statement that timed out too, but only on
+     * another server: the same one may still be working on it.
+     */
+    if (kind == NGX_HTTP_BALANCE_DB_ERROR_LOST
+        || (kind == NGX_HTTP_BALANCE_DB_ERROR_TIMEOUT
+            && pool->nusable > (ngx_uint_t) (peer->usable ? 1 : 0)))
+    {
         ngx_http_balance_pool_requeue(pg);
     }
 

@@ -26,7 +26,7 @@ if (!$ENV{TEST_NGINX_PG_STANDBY_PORT} || !$ENV{TEST_NGINX_PG_STANDBY_CTL}
 } else {
     # one run: servers are stopped and replay paused on the way
     repeat_each(1);
-    plan tests => 177;
+    plan tests => 185;
 
     $P = "127.0.0.1:$ENV{TEST_NGINX_PG_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
     $S = "127.0.0.1:$ENV{TEST_NGINX_PG_STANDBY_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
@@ -96,6 +96,34 @@ sub uncut_command {
     my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
     my $psql = "psql -h 127.0.0.1 -p $sp -U postgres -d postgres -X -q";
     return "$psql -c \"ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=$ENV{TEST_NGINX_PG_PORT} user=postgres'\" && $psql -c 'SELECT pg_reload_conf()' >/dev/null";
+}
+
+# freezes (SIGSTOP) the standby's backend running a lookup on slow_state
+# once one is, and thaws it $thaw seconds later: a server that stops
+# answering, without closing anything
+sub freeze_standby_lookup {
+    my $thaw = shift;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    return $pid if $pid;
+
+    my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
+    my $backend;
+
+    for (1 .. 100) {
+        $backend = `psql -h 127.0.0.1 -p $sp -U postgres -d postgres -X -tA -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'nginx balance' AND state = 'active' AND query LIKE '%slow_state%'" 2>/dev/null`;
+        chomp $backend;
+        last if $backend =~ /^\d+$/;
+        select(undef, undef, undef, 0.05);
+    }
+
+    exit 1 unless $backend =~ /^\d+$/;
+
+    kill 'STOP', $backend;
+    select(undef, undef, undef, $thaw);
+    kill 'CONT', $backend;
+    exit 0;
 }
 
 # runs a command after a delay, in a child, while requests go on
@@ -344,7 +372,38 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 8: the primary stops in the middle of a lookup: the standby answers it, and goes on
+=== TEST 8: the standby stops answering in the middle of a lookup: after query_timeout the primary answers it
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby weight=1000;
+        connections 2;
+        max_lag 5s check=1s;
+        query_timeout 1500ms;
+        queue 10 timeout=5s;
+        table slow_state;
+    }
+--- init
+system("$ENV{TEST_NGINX_PG_STANDBY_CTL} start") == 0 or die "cannot start the standby\n";
+::settled();
+select(undef, undef, undef, 0.5);
+::freeze_standby_lookup(3);
+--- request eval
+[::post(1), "GET /status"]
+--- response_body_like eval
+["^\Q" . ::answer(1) . "\E\$",
+ ::page("balance_db_errors_total{pool=\"rep\",server=\"$::S\",kind=\"timeout\"} 1",
+        ::series("balance_db_statements_total", $::S, 1),
+        ::series("balance_db_statements_total", $::P, 1))]
+--- response_headers eval
+["X-Server: $::P", "!X-Server"]
+--- no_error_log
+[alert]
+--- timeout: 8
+
+
+
+=== TEST 9: the primary stops in the middle of a lookup: the standby answers it, and goes on
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=1000;
@@ -355,7 +414,6 @@ select(undef, undef, undef, 0.5);
         table slow_state;
     }
 --- init
-system("$ENV{TEST_NGINX_PG_STANDBY_CTL} start") == 0 or die "cannot start the standby\n";
 ::settled();
 select(undef, undef, undef, 0.5);
 ::later(0.4, "$ENV{TEST_NGINX_PG_CTL} stop");
@@ -376,7 +434,7 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 9: the primary back: both serve again
+=== TEST 10: the primary back: both serve again
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
