@@ -40,6 +40,12 @@
 #      stopped   errors (reads go on on the standby), the time until the
 #                primary gets statements again, then until the standby
 #                streams again
+#   e. standby   every process of the standby sent SIGSTOP at 3 s of a
+#      frozen    10 s run, SIGCONT at 6 s: a host that stops answering
+#                without closing anything; lookups in flight there wait
+#                query_timeout (2 s) and are tried on the primary: errors,
+#                the slowest answer, and the time until the standby gets
+#                statements again after SIGCONT
 #
 # The pool: max_lag 1s check=200ms (BENCH_MAX_LAG, BENCH_LAG_CHECK),
 # connections 4, queue 4096 timeout=2s, 2 workers.  Ports: nginx 18640,
@@ -66,9 +72,9 @@
 # clusters), so a standby cannot add throughput here: the figures show the
 # spread and its cost.  Exits 1 on any error answer or worker crash.
 #
-# REPLICAS_PHASES (default "spread lag standby-down primary-down") runs
-# some of the four phases; REPLICAS_STRICT=1 also fails on any 503 (the
-# test command runs "standby-down primary-down" that way, on 20,000
+# REPLICAS_PHASES (default "spread lag standby-down primary-down
+# standby-frozen") runs some of the phases; REPLICAS_STRICT=1 also fails on any 503 (the
+# test command runs "standby-down primary-down standby-frozen" that way, on 20,000
 # accounts).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -86,7 +92,7 @@ BENCH_LAG_CHECK=${BENCH_LAG_CHECK:-200ms}
 export BENCH_MAX_LAG BENCH_LAG_CHECK
 PHASE_SECONDS=10
 STUCK_MS=5000
-REPLICAS_PHASES=${REPLICAS_PHASES:-spread lag standby-down primary-down}
+REPLICAS_PHASES=${REPLICAS_PHASES:-spread lag standby-down primary-down standby-frozen}
 
 want() {
     case " $REPLICAS_PHASES " in *" $1 "*) return 0 ;; esac
@@ -108,6 +114,7 @@ times=()
 # --- what runs, and how it is stopped ---------------------------------------
 
 bg_pids=()
+frozen=()           # standby processes sent SIGSTOP, to be sent SIGCONT
 nginx_master=
 declare -A spread_masters=()
 
@@ -127,6 +134,7 @@ cleanup() {
     local rc=$? p
     trap - EXIT INT TERM
     set +e
+    for p in "${frozen[@]}"; do kill -CONT "$p" 2>/dev/null; done
     for p in "${bg_pids[@]}"; do
         kill -0 "$p" 2>/dev/null && kill "$p" 2>/dev/null
     done
@@ -298,7 +306,7 @@ phase_report() {
     printf ' unanswered %d, in flight at the end %d, socket errors %d\n' \
         "$unans" "$(val inflight)" "$sock"
     # what a failover costs the clients whose lookups were retried
-    printf '  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; slowest correct answer %d ms\n' \
+    printf '  wrk latency (corrected for coordinated omission): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; slowest correct answer %d ms\n' \
         "$(awk -v u="$(val latency_p50_us)" 'BEGIN { print u / 1000 }')" \
         "$(awk -v u="$(val latency_p99_us)" 'BEGIN { print u / 1000 }')" \
         "$(awk -v u="$(val latency_p999_us)" 'BEGIN { print u / 1000 }')" \
@@ -812,6 +820,42 @@ else
     fail "primary-down: the standby does not stream again"
 fi
 probe_ok || fail "primary-down: a wrong answer after the primary came back"
+fi
+
+# --- e. standby frozen --------------------------------------------------------
+
+if want standby-frozen; then
+phase=standby-frozen
+echo
+echo "== e. standby frozen (SIGSTOP) at 3 s, thawed at 6 s, of ${PHASE_SECONDS} s of load"
+"$pg" standby "$bench_pg_standby" "$BENCH_PG_STANDBY_PORT" "$bench_pg"   # streaming
+for _ in $(seq 50); do
+    [ "$(status | server_gauge balance_server_usable "$BENCH_PG_STANDBY_PORT")" = "$BENCH_WORKERS" ] && break
+    sleep 0.1
+done
+s0=$(snapshot)
+t0=$(now_ms)
+wrk_start "$PHASE_SECONDS"
+at 3
+pm=$(head -1 "$bench_pg_standby/data/postmaster.pid")
+frozen=("$pm" $(pgrep -P "$pm"))
+kill -STOP "${frozen[@]}"
+event "standby frozen: SIGSTOP to its ${#frozen[@]} processes"
+at 6
+kill -CONT "${frozen[@]}"
+frozen=()
+ts=$(now_ms)
+event "standby thawed: SIGCONT"
+poll_standby grow 0 $(( (PHASE_SECONDS - 6) * 1000 - 200 )) "$ts"
+if [ -n "$poll_ms" ]; then
+    event "the standby got statements again $poll_ms ms after SIGCONT"
+    times+=("standby-frozen: standby back in use $poll_ms ms after SIGCONT")
+else
+    times+=("standby-frozen: standby NOT back in use before the end of the run")
+fi
+wrk_wait || true
+s1=$(snapshot)
+phase_report "$s0" "$s1"
 fi
 
 # --- the end ------------------------------------------------------------------

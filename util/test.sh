@@ -84,11 +84,12 @@ TEST_NGINX_USE_HUP=1 prove "${inc[@]}" t/001-sanity.t t/002-envelope.t \
     t/015-failover.t
 
 # A primary and a standby of their own (ports 15490/15491, nginx 18640)
-# under wrk load, every answer checked: either server stopped, no request
-# may get an error.
+# under wrk load, every answer checked: the standby stopped, the primary
+# stopped, the standby frozen; no request may get an error.
 if [ "${BALANCE_SKIP_LOAD:-}" != 1 ]; then
-    echo "== failover under load: a standby, then the primary, stopped"
-    REPLICAS_STRICT=1 REPLICAS_PHASES="standby-down primary-down" \
+    echo "== failover under load: standby stopped, primary stopped, standby frozen"
+    REPLICAS_STRICT=1 \
+        REPLICAS_PHASES="standby-down primary-down standby-frozen" \
         BENCH_ACCOUNTS=20000 bench/replicas.sh
 fi
 
