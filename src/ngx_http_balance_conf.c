@@ -305,7 +305,10 @@ ngx_http_balance_pool_directive(ngx_conf_t *cf, ngx_command_t *dummy,
 }
 
 
-/* server "conninfo" [weight=N] [role=primary|standby] [max_connections=N] */
+/*
+ * server "conninfo" [weight=N] [role=primary|standby] [max_connections=N]
+ *     [backup]
+ */
 
 static char *
 ngx_http_balance_pool_server(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
@@ -353,6 +356,12 @@ ngx_http_balance_pool_server(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
             continue;
         }
 
+        if (value[i].len == 6 && ngx_strncmp(value[i].data, "backup", 6) == 0) {
+            server->backup = 1;
+            pcf->backups = 1;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "role=", 5) == 0) {
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
@@ -378,8 +387,8 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\" in \"server\" of "
                        "balance_pool \"%V\": weight=1..1000, "
-                       "role=primary|standby or max_connections=N is "
-                       "expected", &value[i], &pcf->name);
+                       "role=primary|standby, max_connections=N or backup "
+                       "is expected", &value[i], &pcf->name);
     return NGX_CONF_ERROR;
 }
 

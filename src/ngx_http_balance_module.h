@@ -42,6 +42,8 @@ typedef struct {
     ngx_uint_t                     max_connections;
     /* role=standby: no reads before a check found it fresh */
     unsigned                       standby:1;
+    /* reads only while no other server is usable */
+    unsigned                       backup:1;
 
     ngx_http_balance_server_stats_t  *stats;
 } ngx_http_balance_server_t;
@@ -59,6 +61,9 @@ struct ngx_http_balance_pool_conf_s {
     ngx_msec_t                     backoff_min;
     ngx_msec_t                     backoff_max;
     ngx_uint_t                     round;
+
+    /* some server is a backup: usability depends on the others */
+    ngx_flag_t                     backups;
 
     /* the freshness bound on standbys and how often it is checked; 0: off */
     ngx_msec_t                     max_lag;

@@ -36,6 +36,8 @@ static ngx_http_balance_pg_t *ngx_http_balance_pool_idle_take(
     ngx_http_balance_peer_t *peer);
 static void ngx_http_balance_pool_idle_remove(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_update(ngx_http_balance_peer_t *peer);
+static void ngx_http_balance_pool_usable(ngx_http_balance_peer_t *peer,
+    ngx_uint_t usable);
 static void ngx_http_balance_pool_settle(ngx_http_balance_pool_t *pool);
 static ngx_int_t ngx_http_balance_pool_round(ngx_http_balance_pg_t *pg);
 static void ngx_http_balance_pool_add(ngx_http_balance_pg_t *pg,
@@ -446,16 +448,63 @@ ngx_http_balance_pool_idle_remove(ngx_http_balance_pg_t *pg)
 }
 
 
-/* a peer takes lookups when it has a connection up and is fresh */
+/*
+ * A peer takes lookups when it has a connection up and is fresh, and, if
+ * it is a backup, when no other peer does.  Called when something about
+ * "peer" changed; with backups in the pool, every peer is looked at again.
+ */
 
 static void
 ngx_http_balance_pool_update(ngx_http_balance_peer_t *peer)
 {
-    ngx_uint_t                usable;
+    ngx_uint_t                i, nmain;
+    ngx_http_balance_peer_t  *p;
     ngx_http_balance_pool_t  *pool;
 
     pool = peer->pool;
-    usable = (peer->nup > 0 && peer->fresh);
+
+    if (!pool->conf->backups) {
+        ngx_http_balance_pool_usable(peer, peer->nup > 0 && peer->fresh);
+        return;
+    }
+
+    nmain = 0;
+
+    for (i = 0; i < pool->npeers; i++) {
+        p = &pool->peers[i];
+
+        if (!p->server->backup && p->nup > 0 && p->fresh) {
+            nmain++;
+        }
+    }
+
+    /* backups last: what they gain comes after what the others lose */
+    for (i = 0; i < pool->npeers; i++) {
+        p = &pool->peers[i];
+
+        if (!p->server->backup) {
+            ngx_http_balance_pool_usable(p, p->nup > 0 && p->fresh);
+        }
+    }
+
+    for (i = 0; i < pool->npeers; i++) {
+        p = &pool->peers[i];
+
+        if (p->server->backup) {
+            ngx_http_balance_pool_usable(p, p->nup > 0 && p->fresh
+                                            && nmain == 0);
+        }
+    }
+}
+
+
+static void
+ngx_http_balance_pool_usable(ngx_http_balance_peer_t *peer,
+    ngx_uint_t usable)
+{
+    ngx_http_balance_pool_t  *pool;
+
+    pool = peer->pool;
 
     if (usable == peer->usable) {
         return;

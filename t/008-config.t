@@ -309,7 +309,7 @@ invalid balance_pool name "a b"
     location = /api { balance_pass a; }
 --- must_die
 --- error_log
-invalid parameter "weight=0" in "server" of balance_pool "a": weight=1..1000, role=primary|standby or max_connections=N is expected
+invalid parameter "weight=0" in "server" of balance_pool "a": weight=1..1000, role=primary|standby, max_connections=N or backup is expected
 
 
 

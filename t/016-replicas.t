@@ -26,7 +26,7 @@ if (!$ENV{TEST_NGINX_PG_STANDBY_PORT} || !$ENV{TEST_NGINX_PG_STANDBY_CTL}
 } else {
     # one run: servers are stopped and replay paused on the way
     repeat_each(1);
-    plan tests => 185;
+    plan tests => 217;
 
     $P = "127.0.0.1:$ENV{TEST_NGINX_PG_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
     $S = "127.0.0.1:$ENV{TEST_NGINX_PG_STANDBY_PORT}/$ENV{TEST_NGINX_PG_DBNAME}";
@@ -126,6 +126,31 @@ sub freeze_standby_lookup {
     exit 0;
 }
 
+# in a child: replay paused and a write, then replay resumed $resume
+# seconds later
+sub lag_then_resume {
+    my ($delay, $resume) = @_;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    return $pid if $pid;
+
+    select(undef, undef, undef, $delay);
+    my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
+    sql($sp, "SELECT pg_wal_replay_pause()");
+
+    for (1 .. 100) {
+        last if sql($sp, "SELECT pg_get_wal_replay_pause_state()") eq 'paused';
+        select(undef, undef, undef, 0.05);
+    }
+
+    sql($ENV{TEST_NGINX_PG_PORT},
+        "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+    select(undef, undef, undef, $resume);
+    sql($sp, "SELECT pg_wal_replay_resume()");
+    exit 0;
+}
+
 # runs a command after a delay, in a child, while requests go on
 sub later {
     my ($delay, $cmd) = @_;
@@ -175,7 +200,8 @@ add_block_preprocessor(sub {
         balance_status;
     }
 
-    # about 2 s to send: time for something to happen meanwhile
+    # about 4 s to send (headers included): time for something to happen
+    # meanwhile
     location = /pause {
         limit_rate 50;
         return 200 "....................................................................................................";
@@ -343,7 +369,37 @@ qr/\[notice\] .*balance: server \S+ of pool "rep" is in recovery: its reads are 
 
 
 
-=== TEST 7: the standby stops in the middle of a lookup: the primary answers it
+=== TEST 7: a backup primary takes reads only while the standby is out of use
+--- http_config
+    balance_pool rep {
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" backup;
+        server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_STANDBY_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" role=standby;
+        connections 2;
+        max_lag 1s check=200ms;
+    }
+--- init
+::settled();
+select(undef, undef, undef, 0.5);
+# stale from about 1.5 s on, caught up again at about 5.5 s; each /pause
+# takes about 4 s
+::lag_then_resume(0.3, 5);
+--- request eval
+[::post(1), ::post(2), "GET /pause", ::post(3), ::post(4),
+ "GET /pause", ::post(5), ::post(6)]
+--- response_body eval
+[::answer(1), ::answer(2), "." x 100, ::answer(3), ::answer(4),
+ "." x 100, ::answer(5), ::answer(6)]
+--- response_headers eval
+["X-Server: $::S", "X-Server: $::S", "!X-Server",
+ "X-Server: $::P", "X-Server: $::P", "!X-Server",
+ "X-Server: $::S", "X-Server: $::S"]
+--- no_error_log
+[error]
+--- timeout: 12
+
+
+
+=== TEST 8: the standby stops in the middle of a lookup: the primary answers it
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
@@ -372,7 +428,7 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 8: the standby stops answering in the middle of a lookup: after query_timeout the primary answers it
+=== TEST 9: the standby stops answering in the middle of a lookup: after query_timeout the primary answers it
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
@@ -403,7 +459,7 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 9: the primary stops in the middle of a lookup: the standby answers it, and goes on
+=== TEST 10: the primary stops in the middle of a lookup: the standby answers it, and goes on
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER" weight=1000;
@@ -434,7 +490,7 @@ select(undef, undef, undef, 0.5);
 
 
 
-=== TEST 10: the primary back: both serve again
+=== TEST 11: the primary back: both serve again
 --- http_config
     balance_pool rep {
         server "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DBNAME user=$TEST_NGINX_PG_USER";
