@@ -43,6 +43,8 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# a kill (systemd, timeout) stops the databases too, as Ctrl-C does
+trap 'exit 143' TERM
 
 if [ -n "${BALANCE_DSN:-}" ]; then
     dsn=$BALANCE_DSN
