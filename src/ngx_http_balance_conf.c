@@ -329,7 +329,6 @@ ngx_http_balance_pool_server(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
 
     /* the conninfo is turned into keywords once the block is read */
     server->name = value[1];
-    server->conninfo = value[1];
     server->weight = 1;
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -358,7 +357,6 @@ ngx_http_balance_pool_server(ngx_conf_t *cf, ngx_http_balance_pool_conf_t *pcf)
 
         if (value[i].len == 6 && ngx_strncmp(value[i].data, "backup", 6) == 0) {
             server->backup = 1;
-            pcf->backups = 1;
             continue;
         }
 

@@ -34,9 +34,6 @@ typedef struct {
     const char                   **keywords;
     const char                   **values;
 
-    /* the conninfo as written, to match the same server across pools */
-    ngx_str_t                      conninfo;
-
     ngx_uint_t                     weight;
     /* what this nginx host may open to it, 0: not declared */
     ngx_uint_t                     max_connections;
@@ -61,9 +58,6 @@ struct ngx_http_balance_pool_conf_s {
     ngx_msec_t                     backoff_min;
     ngx_msec_t                     backoff_max;
     ngx_uint_t                     round;
-
-    /* some server is a backup: usability depends on the others */
-    ngx_flag_t                     backups;
 
     /* the freshness bound on standbys and how often it is checked; 0: off */
     ngx_msec_t                     max_lag;
@@ -131,9 +125,6 @@ struct ngx_http_balance_peer_s {
 
     /* smooth weighted round robin, as nginx's upstream one */
     ngx_int_t                      current_weight;
-
-    /* the last measured replay lag in ms, -1 when unknown */
-    ngx_msec_int_t                 lag;
 
     ngx_event_t                    check;
     /* the connection running the freshness check, if one does */
@@ -215,8 +206,7 @@ struct ngx_http_balance_pool_s {
     /* posted: idle connections take the waiting requests */
     ngx_event_t                    dispatch;
 
-    /* connections that are IDLE or BUSY, and on their way */
-    ngx_uint_t                     nup;
+    /* connections on their way up */
     ngx_uint_t                     nconnecting;
 
     /* open-addressed table used to de-duplicate a round's keys */

@@ -322,8 +322,6 @@ ngx_http_balance_pg_check(ngx_http_balance_pg_t *pg)
 {
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_BUSY);
     pg->check = 1;
-    pg->nkeys = 0;
-    pg->nrequests = 0;
     pg->log.action = "checking the lag of PostgreSQL";
 
     if (!PQsendQuery(pg->conn, ngx_http_balance_check_sql)) {
@@ -448,17 +446,6 @@ ngx_http_balance_pg_poll(ngx_http_balance_pg_t *pg)
                                                                 : NGX_ERROR;
 
     case PGRES_POLLING_OK:
-        if (!pg->pool->conf->prepared) {
-            /* nothing to prepare: the step is done, the caller sees it */
-            ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_PREPARING);
-
-            if (pg->c->read->timer_set) {
-                ngx_del_timer(pg->c->read);
-            }
-            return ngx_http_balance_pg_want_write(pg, 0) == NGX_OK ? NGX_OK
-                                                                    : NGX_ERROR;
-        }
-
         return ngx_http_balance_pg_prepare(pg);
 
     default: /* PGRES_POLLING_FAILED */
@@ -481,6 +468,17 @@ ngx_http_balance_pg_prepare(ngx_http_balance_pg_t *pg)
     ngx_http_balance_pg_set_state(pg, NGX_HTTP_BALANCE_PG_PREPARING);
     pg->log.action = "preparing the lookup statement";
 
+    /* connect_timeout ends here */
+    if (pg->c->read->timer_set) {
+        ngx_del_timer(pg->c->read);
+    }
+
+    if (!pcf->prepared) {
+        /* nothing to prepare: the step is complete, the caller sees it */
+        return ngx_http_balance_pg_want_write(pg, 0) == NGX_OK ? NGX_OK
+                                                                : NGX_ERROR;
+    }
+
     /*
      * A protocol-level Parse, not an SQL PREPARE: poolers that track
      * prepared statements (PgBouncer 1.21+ in transaction mode) see it.
@@ -491,10 +489,6 @@ ngx_http_balance_pg_prepare(ngx_http_balance_pg_t *pg)
         ngx_http_balance_pg_error(pg, "PQsendPrepare() failed",
                                   PQerrorMessage(pg->conn));
         return NGX_ERROR;
-    }
-
-    if (pg->c->read->timer_set) {
-        ngx_del_timer(pg->c->read);
     }
 
     ngx_add_timer(pg->c->read, pcf->query_timeout);

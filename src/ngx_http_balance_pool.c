@@ -134,7 +134,6 @@ ngx_http_balance_pool_init_worker(ngx_cycle_t *cycle,
         peer->pool = pool;
         peer->server = &servers[i];
         ngx_queue_init(&peer->idle);
-        peer->lag = -1;
 
         /* a declared standby takes no reads before a check says fresh */
         peer->recovery = servers[i].standby;
@@ -451,7 +450,8 @@ ngx_http_balance_pool_idle_remove(ngx_http_balance_pg_t *pg)
 /*
  * A peer takes lookups when it has a connection up and is fresh, and, if
  * it is a backup, when no other peer does.  Called when something about
- * "peer" changed; with backups in the pool, every peer is looked at again.
+ * "peer" changed; since backups depend on the others, every peer is
+ * looked at again (a few, on state changes only).
  */
 
 static void
@@ -462,12 +462,6 @@ ngx_http_balance_pool_update(ngx_http_balance_peer_t *peer)
     ngx_http_balance_pool_t  *pool;
 
     pool = peer->pool;
-
-    if (!pool->conf->backups) {
-        ngx_http_balance_pool_usable(peer, peer->nup > 0 && peer->fresh);
-        return;
-    }
-
     nmain = 0;
 
     for (i = 0; i < pool->npeers; i++) {
@@ -904,7 +898,6 @@ ngx_http_balance_pool_connected(ngx_http_balance_pg_t *pg)
     peer = pg->peer;
 
     pool->nconnecting--;
-    pool->nup++;
     peer->nup++;
 
     if (pg->res) {
@@ -978,13 +971,11 @@ ngx_http_balance_pool_lost(ngx_http_balance_pg_t *pg)
     if (pg->state == NGX_HTTP_BALANCE_PG_IDLE
         || pg->state == NGX_HTTP_BALANCE_PG_BUSY)
     {
-        pool->nup--;
         peer->nup--;
 
         /* back after an outage, a standby proves its freshness again */
         if (peer->nup == 0 && peer->recovery && pool->conf->max_lag) {
             peer->fresh = 0;
-            peer->lag = -1;
             peer->server->stats->lag = 0;
         }
     }
@@ -1271,10 +1262,12 @@ ngx_http_balance_pool_fresh(ngx_http_balance_peer_t *peer,
         peer->recovery = recovery;
     }
 
-    peer->lag = recovery ? lag : 0;
+    if (!recovery) {
+        lag = 0;
+    }
 
     st->recovery = recovery;
-    st->lag = (peer->lag < 0) ? 0 : (ngx_atomic_uint_t) peer->lag + 1;
+    st->lag = (lag < 0) ? 0 : (ngx_atomic_uint_t) lag + 1;
 
     fresh = !recovery || (lag >= 0 && (ngx_msec_t) lag <= pool->conf->max_lag);
 

@@ -32,6 +32,9 @@ static u_char *ngx_http_balance_status_render(ngx_http_balance_stats_t *st,
 static u_char *ngx_http_balance_status_series(u_char *p, u_char *last,
     char *name, ngx_http_balance_server_stats_t *ss, char *label,
     char *value, ngx_atomic_uint_t n);
+static u_char *ngx_http_balance_status_servers(u_char *p, u_char *last,
+    ngx_http_balance_stats_t *st, char *name, char *type, char *help,
+    size_t offset);
 static u_char *ngx_http_balance_status_labels(u_char *p, u_char *last,
     char *name, ngx_http_balance_server_stats_t *ss);
 static u_char *ngx_http_balance_status_escape(u_char *p, u_char *last,
@@ -450,26 +453,15 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st, u_char *p,
 
     /* one family after the other, each with all its series */
 
-    p = ngx_slprintf(p, last,
-            "# HELP balance_db_statements_total Lookup statements sent.\n"
-            "# TYPE balance_db_statements_total counter\n");
+    p = ngx_http_balance_status_servers(p, last, st,
+            "balance_db_statements_total", "counter",
+            "Lookup statements sent.",
+            offsetof(ngx_http_balance_server_stats_t, statements));
 
-    for (i = 0; i < st->nservers; i++) {
-        ss = &st->servers[i];
-        p = ngx_http_balance_status_series(p, last,
-                                           "balance_db_statements_total", ss,
-                                           NULL, NULL, ss->statements);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP balance_db_keys_total Distinct addresses looked up.\n"
-            "# TYPE balance_db_keys_total counter\n");
-
-    for (i = 0; i < st->nservers; i++) {
-        ss = &st->servers[i];
-        p = ngx_http_balance_status_series(p, last, "balance_db_keys_total",
-                                           ss, NULL, NULL, ss->keys);
-    }
+    p = ngx_http_balance_status_servers(p, last, st,
+            "balance_db_keys_total", "counter",
+            "Distinct addresses looked up.",
+            offsetof(ngx_http_balance_server_stats_t, keys));
 
     p = ngx_slprintf(p, last,
             "# HELP balance_db_errors_total Database failures, by kind.\n"
@@ -501,28 +493,16 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st, u_char *p,
         }
     }
 
-    p = ngx_slprintf(p, last,
-            "# HELP balance_server_usable Workers that send lookups to the "
-            "server: connected, and not in recovery or within max_lag.\n"
-            "# TYPE balance_server_usable gauge\n");
+    p = ngx_http_balance_status_servers(p, last, st,
+            "balance_server_usable", "gauge",
+            "Workers that send lookups to the server: connected, and not in "
+            "recovery or within max_lag.",
+            offsetof(ngx_http_balance_server_stats_t, usable));
 
-    for (i = 0; i < st->nservers; i++) {
-        ss = &st->servers[i];
-        p = ngx_http_balance_status_series(p, last, "balance_server_usable",
-                                           ss, NULL, NULL, ss->usable);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP balance_server_in_recovery 1 when the last check found "
-            "the server in recovery: a standby.\n"
-            "# TYPE balance_server_in_recovery gauge\n");
-
-    for (i = 0; i < st->nservers; i++) {
-        ss = &st->servers[i];
-        p = ngx_http_balance_status_series(p, last,
-                                           "balance_server_in_recovery", ss,
-                                           NULL, NULL, ss->recovery);
-    }
+    p = ngx_http_balance_status_servers(p, last, st,
+            "balance_server_in_recovery", "gauge",
+            "1 when the last check found the server in recovery: a standby.",
+            offsetof(ngx_http_balance_server_stats_t, recovery));
 
     p = ngx_slprintf(p, last,
             "# HELP balance_server_lag_seconds Replay lag at the last check, "
@@ -544,27 +524,36 @@ ngx_http_balance_status_render(ngx_http_balance_stats_t *st, u_char *p,
         }
     }
 
-    p = ngx_slprintf(p, last,
-            "# HELP balance_server_checks_total Freshness checks sent.\n"
-            "# TYPE balance_server_checks_total counter\n");
+    p = ngx_http_balance_status_servers(p, last, st,
+            "balance_server_checks_total", "counter",
+            "Freshness checks sent.",
+            offsetof(ngx_http_balance_server_stats_t, checks));
+
+    return ngx_http_balance_status_servers(p, last, st,
+            "balance_server_stale_total", "counter",
+            "Times a worker stopped reading from the server because it was "
+            "over max_lag.",
+            offsetof(ngx_http_balance_server_stats_t, stale));
+}
+
+
+/* a metric of one series per server: the counter at "offset" of each */
+
+static u_char *
+ngx_http_balance_status_servers(u_char *p, u_char *last,
+    ngx_http_balance_stats_t *st, char *name, char *type, char *help,
+    size_t offset)
+{
+    ngx_uint_t                        i;
+    ngx_http_balance_server_stats_t  *ss;
+
+    p = ngx_slprintf(p, last, "# HELP %s %s\n# TYPE %s %s\n",
+                     name, help, name, type);
 
     for (i = 0; i < st->nservers; i++) {
         ss = &st->servers[i];
-        p = ngx_http_balance_status_series(p, last,
-                                           "balance_server_checks_total", ss,
-                                           NULL, NULL, ss->checks);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP balance_server_stale_total Times a worker stopped "
-            "reading from the server because it was over max_lag.\n"
-            "# TYPE balance_server_stale_total counter\n");
-
-    for (i = 0; i < st->nservers; i++) {
-        ss = &st->servers[i];
-        p = ngx_http_balance_status_series(p, last,
-                                           "balance_server_stale_total", ss,
-                                           NULL, NULL, ss->stale);
+        p = ngx_http_balance_status_series(p, last, name, ss, NULL, NULL,
+                                     *(ngx_atomic_t *) ((u_char *) ss + offset));
     }
 
     return p;
