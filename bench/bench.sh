@@ -64,7 +64,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
+"$top/util/deps.sh" gnuplot-nox
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 

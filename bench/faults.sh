@@ -76,27 +76,8 @@ trap 'exit 143' TERM
 nginx_start() {
     local name=$1 pool=$2 dir="$bench_dir/$1"
     rm -rf "$dir"
-    mkdir -p "$dir/logs" "$dir/tmp"
-    cat >"$dir/nginx.conf" <<CONF
-load_module $top/build/ngx_http_balance_module.so;
-worker_processes $BENCH_WORKERS;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log notice;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp;
-    balance_pool bench {
-        server "host=127.0.0.1 port=$BENCH_PG_PORT dbname=bench user=bench";
-$pool
-    }
-    server {
-        listen 127.0.0.1:$BENCH_PORT;
-        location = /api { balance_pass bench; }
-        location = /metrics { balance_status; }
-    }
-}
-CONF
+    bench_nginx_conf "$name" "$pool" "location = /api { balance_pass bench; }
+        location = /metrics { balance_status; }"
     nginx_names+=("$name")
     /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir"
     wait_ready
@@ -302,7 +283,7 @@ print_timeline() {
 
 # --- setup ------------------------------------------------------------------
 
-BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
+"$top/util/deps.sh"
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 
@@ -314,42 +295,7 @@ fi
 mkdir -p "$bench_dir"
 bench_db
 
-# the expected answers, from the database: 5,000 existing accounts and
-# 5,000 missing ones ("0x0"), balances turned into hex quantities in SQL
-{
-    echo "CREATE TEMP TABLE probe (n int PRIMARY KEY, id text);"
-    echo "INSERT INTO probe SELECT row_number() OVER (ORDER BY md5(id)) - 1, id
-          FROM (SELECT id FROM current_state ORDER BY md5(id) LIMIT 5000) s;"
-    echo "COPY probe (n, id) FROM STDIN (FORMAT csv);"
-    "$top/util/gen_accounts" 5000 99 | awk -F, '{ print NR + 4999 "," $1 }'
-    echo '\.'
-    cat <<'SQL'
-COPY (
-    WITH RECURSIVE h (n, v, s) AS (
-        SELECT p.n, coalesce(c.balance, 0)::numeric, ''::text
-          FROM probe p LEFT JOIN current_state c ON c.id = p.id
-        UNION ALL
-        SELECT n, div(v, 16),
-               substr('0123456789abcdef', mod(v, 16)::int + 1, 1) || s
-          FROM h WHERE v > 0
-    )
-    SELECT h.n, p.id, '0x' || CASE WHEN s = '' THEN '0' ELSE s END
-      FROM h JOIN probe p USING (n)
-     WHERE v = 0
-     ORDER BY h.n
-) TO STDOUT (FORMAT csv);
-SQL
-} | bench_psql -f - >"$expected"
-
-missing=$(awk -F, '$1 >= 5000 && $3 != "0x0"' "$expected" | wc -l)
-if [ "$(wc -l <"$expected")" != 10000 ] || [ "$missing" != 0 ]; then
-    echo "faults: $expected is not 10,000 lines of which 5,000 zero" >&2
-    exit 1
-fi
-
-# the probe account: an existing one with a balance
-probe_addr=$(awk -F, '$1 < 5000 && $3 != "0x0" { print $2; exit }' "$expected")
-probe_hex=$(awk -F, '$1 < 5000 && $3 != "0x0" { print $3; exit }' "$expected")
+bench_expected "$expected"
 
 pool_faults="        connections 4;
         queue 1024 timeout=1s;

@@ -49,6 +49,46 @@ bench_db() {
     fi
 }
 
+# the expected answers, written to $1, from the database: 5,000 existing
+# accounts and 5,000 missing ones ("0x0"), balances turned into hex
+# quantities in SQL; probe_addr and probe_hex: an account with a balance
+bench_expected() {
+    local out=$1
+    {
+        echo "CREATE TEMP TABLE probe (n int PRIMARY KEY, id text);"
+        echo "INSERT INTO probe SELECT row_number() OVER (ORDER BY md5(id)) - 1, id
+              FROM (SELECT id FROM current_state ORDER BY md5(id) LIMIT 5000) s;"
+        echo "COPY probe (n, id) FROM STDIN (FORMAT csv);"
+        "$top/util/gen_accounts" 5000 99 | awk -F, '{ print NR + 4999 "," $1 }'
+        echo '\.'
+        cat <<'SQL'
+COPY (
+    WITH RECURSIVE h (n, v, s) AS (
+        SELECT p.n, coalesce(c.balance, 0)::numeric, ''::text
+          FROM probe p LEFT JOIN current_state c ON c.id = p.id
+        UNION ALL
+        SELECT n, div(v, 16),
+               substr('0123456789abcdef', mod(v, 16)::int + 1, 1) || s
+          FROM h WHERE v > 0
+    )
+    SELECT h.n, p.id, '0x' || CASE WHEN s = '' THEN '0' ELSE s END
+      FROM h JOIN probe p USING (n)
+     WHERE v = 0
+     ORDER BY h.n
+) TO STDOUT (FORMAT csv);
+SQL
+    } | bench_psql -f - >"$out"
+
+    if [ "$(wc -l <"$out")" != 10000 ] \
+       || [ "$(awk -F, '$1 >= 5000 && $3 != "0x0"' "$out" | wc -l)" != 0 ]; then
+        echo "$bench_name: $out is not 10,000 lines of which 5,000 zero" >&2
+        exit 1
+    fi
+
+    probe_addr=$(awk -F, '$1 < 5000 && $3 != "0x0" { print $2; exit }' "$out")
+    probe_hex=$(awk -F, '$1 < 5000 && $3 != "0x0" { print $3; exit }' "$out")
+}
+
 # a streaming standby of bench_db's cluster, made afresh (pg_basebackup)
 bench_standby() {
     "$top/util/pg.sh" stop "$bench_pg_standby"
@@ -71,9 +111,10 @@ POOL
     fi
 }
 
-# writes and starts an nginx; $1 names it, $2 is the server block body
-bench_nginx() {
-    local name=$1 body=$2 dir="$bench_dir/$1"
+# writes the nginx.conf of $1 under $bench_dir: the pool's server lines,
+# then its directives $2, and the server block body $3
+bench_nginx_conf() {
+    local name=$1 pool=$2 body=$3 dir="$bench_dir/$1"
     mkdir -p "$dir/logs" "$dir/tmp"
     cat >"$dir/nginx.conf" <<CONF
 load_module $top/build/ngx_http_balance_module.so;
@@ -86,8 +127,7 @@ http {
     client_body_temp_path $dir/tmp;
     balance_pool bench {
 $(bench_pool_servers)
-        connections ${BENCH_CONNECTIONS:-4};
-        queue ${BENCH_QUEUE:-4096} timeout=${BENCH_QUEUE_TIMEOUT:-2s};
+$pool
     }
     server {
         listen 127.0.0.1:$BENCH_PORT;
@@ -95,7 +135,13 @@ $(bench_pool_servers)
     }
 }
 CONF
-    /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir"
+}
+
+# writes and starts an nginx; $1 names it, $2 is the server block body
+bench_nginx() {
+    bench_nginx_conf "$1" "        connections ${BENCH_CONNECTIONS:-4};
+        queue ${BENCH_QUEUE:-4096} timeout=${BENCH_QUEUE_TIMEOUT:-2s};" "$2"
+    /usr/sbin/nginx -c "$bench_dir/$1/nginx.conf" -p "$bench_dir/$1"
     sleep 0.3
 }
 

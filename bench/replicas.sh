@@ -561,7 +561,7 @@ gauges_at() {
 
 # --- setup ------------------------------------------------------------------
 
-BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
+"$top/util/deps.sh"
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 
@@ -579,40 +579,7 @@ t=$(now_ms)
 bench_standby
 echo "replicas: standby streaming $(( $(now_ms) - t )) ms after pg_basebackup began"
 
-# the expected answers, as faults.sh writes them: 5,000 existing accounts
-# and 5,000 missing ones ("0x0"), balances turned into hex in SQL
-{
-    echo "CREATE TEMP TABLE probe (n int PRIMARY KEY, id text);"
-    echo "INSERT INTO probe SELECT row_number() OVER (ORDER BY md5(id)) - 1, id
-          FROM (SELECT id FROM current_state ORDER BY md5(id) LIMIT 5000) s;"
-    echo "COPY probe (n, id) FROM STDIN (FORMAT csv);"
-    "$top/util/gen_accounts" 5000 99 | awk -F, '{ print NR + 4999 "," $1 }'
-    echo '\.'
-    cat <<'SQL'
-COPY (
-    WITH RECURSIVE h (n, v, s) AS (
-        SELECT p.n, coalesce(c.balance, 0)::numeric, ''::text
-          FROM probe p LEFT JOIN current_state c ON c.id = p.id
-        UNION ALL
-        SELECT n, div(v, 16),
-               substr('0123456789abcdef', mod(v, 16)::int + 1, 1) || s
-          FROM h WHERE v > 0
-    )
-    SELECT h.n, p.id, '0x' || CASE WHEN s = '' THEN '0' ELSE s END
-      FROM h JOIN probe p USING (n)
-     WHERE v = 0
-     ORDER BY h.n
-) TO STDOUT (FORMAT csv);
-SQL
-} | bench_psql -f - >"$expected"
-
-if [ "$(wc -l <"$expected")" != 10000 ] \
-   || [ "$(awk -F, '$1 >= 5000 && $3 != "0x0"' "$expected" | wc -l)" != 0 ]; then
-    echo "replicas: $expected is not 10,000 lines of which 5,000 zero" >&2
-    exit 1
-fi
-probe_addr=$(awk -F, '$1 < 5000 && $3 != "0x0" { print $2; exit }' "$expected")
-probe_hex=$(awk -F, '$1 < 5000 && $3 != "0x0" { print $3; exit }' "$expected")
+bench_expected "$expected"
 
 # the standby has the same answers
 n=$("$pg" psql "$bench_pg_standby" "$BENCH_PG_STANDBY_PORT" bench bench -tAc \

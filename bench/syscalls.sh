@@ -6,8 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-BALANCE_BENCH_DEPS=1 "$top/util/deps.sh"
-command -v strace >/dev/null || apt-get install -y -qq strace >/dev/null
+"$top/util/deps.sh" strace
 "$top/util/build.sh" >/dev/null
 make -s -C "$top/util" gen_accounts
 

@@ -59,9 +59,15 @@ sub settled {
     die "the standby is not streaming and caught up after 30 s\n";
 }
 
+# a write on the primary that changes no balance: its WAL position moves
+sub write_primary {
+    sql($ENV{TEST_NGINX_PG_PORT},
+        "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+}
+
 # replay paused on the standby (once paused for real), then a write on the
-# primary that it has not replayed: its lag grows from its last commit
-sub lag {
+# primary that it does not replay
+sub pause_and_write {
     my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
 
     sql($sp, "SELECT pg_wal_replay_pause()");
@@ -71,10 +77,13 @@ sub lag {
         select(undef, undef, undef, 0.05);
     }
 
-    # the write it does not replay: the primary's position moves past the
-    # standby's, which is over max_lag (1 s) behind from about 1 s on
-    sql($ENV{TEST_NGINX_PG_PORT},
-        "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+    write_primary();
+}
+
+# the primary's position moves past the standby's, which is over max_lag
+# (1 s) behind from about 1 s on
+sub lag {
+    pause_and_write();
     select(undef, undef, undef, 1.6);
 }
 
@@ -136,18 +145,9 @@ sub lag_then_resume {
     return $pid if $pid;
 
     select(undef, undef, undef, $delay);
-    my $sp = $ENV{TEST_NGINX_PG_STANDBY_PORT};
-    sql($sp, "SELECT pg_wal_replay_pause()");
-
-    for (1 .. 100) {
-        last if sql($sp, "SELECT pg_get_wal_replay_pause_state()") eq 'paused';
-        select(undef, undef, undef, 0.05);
-    }
-
-    sql($ENV{TEST_NGINX_PG_PORT},
-        "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+    pause_and_write();
     select(undef, undef, undef, $resume);
-    sql($sp, "SELECT pg_wal_replay_resume()");
+    sql($ENV{TEST_NGINX_PG_STANDBY_PORT}, "SELECT pg_wal_replay_resume()");
     exit 0;
 }
 
@@ -302,8 +302,7 @@ select(undef, undef, undef, 0.5);
 ::settled();
 select(undef, undef, undef, 0.3);
 ::cut();
-::sql($ENV{TEST_NGINX_PG_PORT},
-      "UPDATE current_state SET balance = balance WHERE id = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359'");
+::write_primary();
 select(undef, undef, undef, 1.6);
 # it streams again while /pause is being sent
 ::later(0.5, ::uncut_command());

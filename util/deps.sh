@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing the module need, from
-# Debian's packages; does nothing when all of it is there already.
+# Debian's packages, and the packages named as arguments (what one script
+# needs beyond that: gnuplot for the benchmark's plot, clang for fuzzing);
+# does nothing when all of it is there already.
 set -euo pipefail
 
 pkgs=(
@@ -15,11 +17,8 @@ pkgs=(
     libtest-longstring-perl libwww-perl libipc-run-perl
     # tools the scripts call; wrk drives the failover test under load
     curl procps wrk
+    "$@"
 )
-
-if [ "${BALANCE_BENCH_DEPS:-}" = 1 ]; then
-    pkgs+=(gnuplot-nox)
-fi
 
 missing=()
 for p in "${pkgs[@]}"; do

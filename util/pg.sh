@@ -48,6 +48,17 @@ own_dir() {
     fi
 }
 
+# starts the cluster on port $1 unless it runs; the port of this start
+# wins over the one the cluster was made with
+up() {
+    echo "$1" >"$dir/port"
+    if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 \
+            -o "-p $1" start >/dev/null \
+            || { tail -20 "$dir/server.log" >&2; exit 1; }
+    fi
+}
+
 case "$cmd" in
 start)
     port=${3:?port}; db=${4:?database}; user=${5:?user}
@@ -68,13 +79,7 @@ shared_buffers = 128MB
 log_min_messages = warning
 CONF
     fi
-    # the port of this start wins over the one the cluster was made with
-    echo "$port" >"$dir/port"
-    if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 \
-            -o "-p $port" start >/dev/null \
-            || { tail -20 "$dir/server.log" >&2; exit 1; }
-    fi
+    up "$port"
     psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1)
     if [ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" ]; then
         "${psql[@]}" -d postgres -c "CREATE ROLE \"$user\" LOGIN"
@@ -121,12 +126,7 @@ hot_standby = on
 hot_standby_feedback = on
 CONF
     fi
-    echo "$port" >"$dir/port"
-    if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 \
-            -o "-p $port" start >/dev/null \
-            || { tail -20 "$dir/server.log" >&2; exit 1; }
-    fi
+    up "$port"
     psql=("$bin/psql" -h 127.0.0.1 -U postgres -d postgres -X -q -tA)
     for _ in $(seq 300); do
         st=$("${psql[@]}" -p "$port" -c "SELECT status FROM pg_stat_wal_receiver" \
